@@ -1,0 +1,187 @@
+"""Warehouse snapshots: immutable DuckDB files swapped in atomically.
+
+A DuckDB writer cannot share a file with readers, so every build or ingest writes a *new* file in a
+staging folder, and only when it is complete is it moved next to the others and named current by
+atomically replacing the small ``CURRENT`` pointer file. Readers that opened the previous snapshot keep
+reading it; they notice the new snapshot id and reconnect. A failed build leaves nothing behind and the
+previous snapshot stays current and untouched.
+
+Layout of ``$NSER_DATA_DIR`` (default: ``data/snapshots`` in the repository, git-ignored)::
+
+    CURRENT                      snapshot id of the current snapshot
+    <snapshot_id>.duckdb         the warehouse
+    <snapshot_id>.json           its manifest (what `nser warehouse info` prints)
+    .staging/                    builds in progress
+    .build.lock                  one writer at a time
+    secrets/record_key.secret    key for record keys of ingested (real) data, mode 0600
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent / "snapshots"
+KEEP_SNAPSHOTS = 3
+
+
+class SnapshotError(RuntimeError):
+    """No usable snapshot, or a second writer tried to build at the same time."""
+
+
+def data_dir() -> Path:
+    """Where snapshots live: ``$NSER_DATA_DIR`` or the repository's git-ignored default."""
+    return Path(os.environ.get("NSER_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A published snapshot: its id, file and manifest."""
+
+    snapshot_id: str
+    path: Path
+    manifest: dict
+
+    @property
+    def as_of(self) -> str:
+        return self.manifest["as_of"]
+
+
+def new_snapshot_id(kind: str) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{now}-{kind}-{secrets.token_hex(3)}"
+
+
+class SnapshotStore:
+    """The folder of snapshots and its CURRENT pointer."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = (root or data_dir()).resolve()
+
+    @property
+    def pointer(self) -> Path:
+        return self.root / "CURRENT"
+
+    def current_id(self) -> str | None:
+        try:
+            value = self.pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        return value or None
+
+    def current(self) -> Snapshot | None:
+        """The current snapshot, or None when nothing has been built yet."""
+        sid = self.current_id()
+        if sid is None:
+            return None
+        return self.get(sid)
+
+    def require_current(self) -> Snapshot:
+        snap = self.current()
+        if snap is None:
+            raise SnapshotError(
+                f"no warehouse snapshot in {self.root}; run `nser warehouse build` (or set NSER_DATA_DIR)"
+            )
+        return snap
+
+    def get(self, snapshot_id: str) -> Snapshot:
+        path = self.root / f"{snapshot_id}.duckdb"
+        manifest_path = self.root / f"{snapshot_id}.json"
+        if not path.exists() or not manifest_path.exists():
+            raise SnapshotError(
+                f"snapshot {snapshot_id} is named current but its files are missing in {self.root}"
+            )
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        return Snapshot(snapshot_id, path, manifest)
+
+    def list_ids(self) -> list[str]:
+        return sorted(p.stem for p in self.root.glob("*.duckdb"))
+
+    @contextlib.contextmanager
+    def writer(self, kind: str) -> Iterator[Staging]:
+        """Stage a new snapshot; publish it with ``staging.publish(manifest)``.
+
+        Anything raised inside the block removes the staged file; CURRENT is only touched by publish.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_fh = open(self.root / ".build.lock", "w")  # noqa: SIM115 - held for the whole block
+        try:
+            try:
+                fcntl.flock(lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise SnapshotError(f"another build or ingest is running in {self.root}") from exc
+            staging_dir = self.root / ".staging"
+            staging_dir.mkdir(exist_ok=True)
+            sid = new_snapshot_id(kind)
+            staging = Staging(self, sid, staging_dir / f"{sid}.duckdb")
+            try:
+                yield staging
+            finally:
+                for leftover in staging_dir.glob(f"{sid}*"):
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink(missing_ok=True)
+        finally:
+            fcntl.flock(lock_fh, fcntl.LOCK_UN)
+            lock_fh.close()
+
+    def _publish(self, staging: Staging, manifest: dict) -> Snapshot:
+        final = self.root / f"{staging.snapshot_id}.duckdb"
+        manifest = {**manifest, "snapshot_id": staging.snapshot_id, "path": str(final)}
+        os.replace(staging.path, final)
+        manifest_tmp = self.root / f".{staging.snapshot_id}.json.tmp"
+        manifest_tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        os.replace(manifest_tmp, self.root / f"{staging.snapshot_id}.json")
+        pointer_tmp = self.root / ".CURRENT.tmp"
+        pointer_tmp.write_text(staging.snapshot_id + "\n", encoding="utf-8")
+        os.replace(pointer_tmp, self.pointer)
+        self.prune()
+        return Snapshot(staging.snapshot_id, final, manifest)
+
+    def prune(self, keep: int = KEEP_SNAPSHOTS) -> None:
+        """Delete all but the newest ``keep`` snapshots (never the current one).
+
+        Open readers of a deleted file keep their handle (POSIX), so pruning never breaks a query.
+        """
+        current = self.current_id()
+        ids = [s for s in self.list_ids() if s != current]
+        for sid in ids[: max(0, len(ids) - (keep - 1))]:
+            (self.root / f"{sid}.duckdb").unlink(missing_ok=True)
+            (self.root / f"{sid}.json").unlink(missing_ok=True)
+            shutil.rmtree(self.root / f"{sid}.cubes", ignore_errors=True)
+
+    def record_key_secret(self) -> bytes:
+        """The persistent secret for record keys of ingested data (created once, mode 0600).
+
+        Keys must never change for the same household between snapshots, or old and new published
+        tables could be differenced; so the secret is created once per data directory and reused.
+        """
+        path = self.root / "secrets" / "record_key.secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(path.parent, 0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_bytes(32))
+        return path.read_bytes()
+
+
+@dataclass
+class Staging:
+    """A snapshot being written; invisible to readers until published."""
+
+    store: SnapshotStore
+    snapshot_id: str
+    path: Path
+
+    def publish(self, manifest: dict) -> Snapshot:
+        return self.store._publish(self, manifest)

@@ -34,6 +34,7 @@ _COLUMN_KEYS = {
     "reference",
     "references",
     "unique",
+    "nullable",
 }
 _TABLE_KEYS = {"description", "key", "columns"}
 _CODELIST_KEYS = {"description", "codes", "pattern"}
@@ -72,6 +73,7 @@ class Column:
     reference: str | None = None
     references: str | None = None
     unique: bool = False
+    nullable: bool = False
 
     @property
     def is_secret(self) -> bool:
@@ -181,6 +183,7 @@ def parse_catalogue(raw: dict) -> Catalogue:
                 reference=c.get("reference"),
                 references=c.get("references"),
                 unique=bool(c.get("unique")),
+                nullable=bool(c.get("nullable")),
             )
         key = tspec.get("key")
         if key not in columns:

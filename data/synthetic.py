@@ -878,7 +878,8 @@ SELECT
     ELSE {male_l}[{r.index("mname", "member_id", len(male))}] END
   || ' ' || CASE WHEN gender = 'female' AND role <> 'spouse' AND {r.u("bibi", "member_id")} < 0.35 THEN 'Bibi'
                  ELSE family_name END AS name,
-  CASE WHEN role = 'head' OR age >= head_age - 14 OR (gender = 'female' AND marital_status <> 'never_married'
+  CASE WHEN role = 'spouse' THEN {male_l}[{r.index('headname', 'household_id', len(male))}]
+       WHEN role = 'head' OR age >= head_age - 14 OR (gender = 'female' AND marital_status <> 'never_married'
             AND role <> 'spouse')
        THEN {male_l}[{r.index("guardian", "member_id", len(male))}]
        ELSE {male_l}[{r.index("headname", "household_id", len(male))}] END || ' ' || family_name AS guardian_name,
@@ -933,7 +934,7 @@ SELECT
   ({amount})::INTEGER AS amount,
   CASE WHEN c.attendance_pct < {tw["attendance_threshold_pct"]} THEN 'withheld'
        WHEN {r.u("cct_fail", rowid)} < 0.02 THEN 'failed' ELSE 'paid' END AS status,
-  t.province_code, t.district_code, t.tehsil_code, m.uc_code, h.urban_rural,
+  t.province_code, t.division_code, t.district_code, t.tehsil_code, m.uc_code, h.urban_rural,
   h.record_key AS household_record_key, {record_key_sql("c.member_id", self.secret, "member")} AS record_key
 FROM a c
 JOIN hh_status h USING (household_id)
@@ -954,7 +955,8 @@ ORDER BY c.member_id, c.k
         self.sql(f"""
 INSERT INTO payments BY NAME
 WITH b AS (
-  SELECT m.member_id, m.household_id, t.province_code, t.district_code, t.tehsil_code, m.uc_code, s.urban_rural,
+  SELECT m.member_id, m.household_id, t.province_code, t.division_code, t.district_code, t.tehsil_code, m.uc_code,
+    s.urban_rural,
     s.record_key AS household_record_key, {record_key_sql("m.member_id", self.secret, "member")} AS record_key,
     unnest(range(1 + floor({r.u("pay_since", "m.member_id")} ^ 0.5 * 8)::INTEGER)) AS k
   FROM mem_base m JOIN hh_status s USING (household_id) JOIN g_tehsil t ON t.tehsil_idx = m.tehsil_idx
@@ -973,7 +975,7 @@ SELECT
   CASE WHEN u_channel < 0.40 THEN 'bank_account' WHEN u_channel < 0.75 THEN 'campsite' ELSE 'retailer_pos' END
     AS channel,
   CASE WHEN u_status < 0.94 THEN qstart + INTERVAL (10 + floor(u_day * 70)::INTEGER) DAY END::DATE AS paid_on,
-  province_code, district_code, tehsil_code, uc_code, urban_rural, household_record_key, record_key
+  province_code, division_code, district_code, tehsil_code, uc_code, urban_rural, household_record_key, record_key
 FROM c
 ORDER BY member_id, k
 """)

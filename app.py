@@ -16,7 +16,9 @@ def _status() -> html.Div:
     """Read the current snapshot's manifest on every page load, so a new snapshot shows at once."""
     snap = SnapshotStore().current()
     if snap is None:
-        return html.Div([html.H1("NSER Insight"), html.P("No warehouse snapshot yet: run `nser warehouse build`.")])
+        return html.Div(
+            [html.H1("NSER Insight"), html.P("No warehouse snapshot yet: run `nser warehouse build`.")]
+        )
     m = snap.manifest
     return html.Main(
         [

@@ -46,15 +46,21 @@ def main() -> None:
     from data.warehouse import build_synthetic
 
     start = time.perf_counter()
-    snap = build_synthetic(args.households, args.seed, store=SnapshotStore(args.data_dir),
-                           progress=lambda m: print(m, flush=True))
+    snap = build_synthetic(
+        args.households,
+        args.seed,
+        store=SnapshotStore(args.data_dir),
+        progress=lambda m: print(m, flush=True),
+    )
     wall = time.perf_counter() - start
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     size_gb = snap.path.stat().st_size / 2**30
     m = snap.manifest
-    summary = (f"| {dt.date.today()} | warehouse build | {args.households:,} households → {m['households']:,} households, "
-               f"{m['members']:,} members | {wall / 60:.1f} min | {peak_gb:.1f} GB | {size_gb:.1f} GB file | "
-               f"target ≤ 15 min: {'met' if wall <= 900 else 'MISSED'} |")
+    summary = (
+        f"| {dt.date.today()} | warehouse build | {args.households:,} households → {m['households']:,} households, "
+        f"{m['members']:,} members | {wall / 60:.1f} min | {peak_gb:.1f} GB | {size_gb:.1f} GB file | "
+        f"target ≤ 15 min: {'met' if wall <= 900 else 'MISSED'} |"
+    )
     print(summary)
     for stage in m["stages"]:
         print(f"  {stage['seconds']:8.1f} s  {stage['stage']}")

@@ -42,47 +42,114 @@ def warehouse() -> None:
 
 
 @warehouse.command("build")
-@click.option("--households", type=click.IntRange(min=1000), default=DEMO_HOUSEHOLDS, show_default=True,
-              help="Number of households to generate (35000000 for national scale).")
-@click.option("--seed", type=int, default=DEMO_SEED, show_default=True, help="Seed: same seed and size, same tables.")
-@click.option("--as-of", callback=_date, default=None, help="Snapshot date (default from data/synthetic.yaml).")
-@click.option("--chunk", type=click.IntRange(min=1000), default=2_000_000, show_default=True,
-              help="Households generated per chunk (bounds memory).")
+@click.option(
+    "--households",
+    type=click.IntRange(min=1000),
+    default=DEMO_HOUSEHOLDS,
+    show_default=True,
+    help="Number of households to generate (35000000 for national scale).",
+)
+@click.option(
+    "--seed", type=int, default=DEMO_SEED, show_default=True, help="Seed: same seed and size, same tables."
+)
+@click.option(
+    "--as-of", callback=_date, default=None, help="Snapshot date (default from data/synthetic.yaml)."
+)
+@click.option(
+    "--chunk",
+    type=click.IntRange(min=1000),
+    default=2_000_000,
+    show_default=True,
+    help="Households generated per chunk (bounds memory).",
+)
 @click.option("--quiet", is_flag=True, help="Print only the final summary.")
 def warehouse_build(households: int, seed: int, as_of: dt.date | None, chunk: int, quiet: bool) -> None:
     """Generate a census-calibrated synthetic registry as a new snapshot and make it current."""
     from data.warehouse import build_synthetic
 
     try:
-        snap = build_synthetic(households, seed, as_of, SnapshotStore(), progress=None if quiet else _say,
-                               chunk_households=chunk)
+        snap = build_synthetic(
+            households, seed, as_of, SnapshotStore(), progress=None if quiet else _say, chunk_households=chunk
+        )
     except (SnapshotError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     m = snap.manifest
-    click.echo(f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
-               f"{m['members']:,} members, {m['duration_s']} s, peak {m['peak_rss_mb']} MB → {snap.path}")
+    click.echo(
+        f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
+        f"{m['members']:,} members, {m['duration_s']} s, peak {m['peak_rss_mb']} MB → {snap.path}"
+    )
 
 
 @warehouse.command("ingest")
-@click.option("--households", "households_path", type=click.Path(path_type=Path), required=True,
-              help="Households extract (.csv or .parquet).")
-@click.option("--members", "members_path", type=click.Path(path_type=Path), required=True,
-              help="Members extract (.csv or .parquet).")
+@click.option(
+    "--households",
+    "households_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Households extract (.csv or .parquet).",
+)
+@click.option(
+    "--members",
+    "members_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Members extract (.csv or .parquet).",
+)
+@click.option(
+    "--schools",
+    "schools_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Schools extract (optional; needed with --cct).",
+)
+@click.option(
+    "--cct",
+    "cct_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Taleemi Wazaif enrolments extract (optional).",
+)
+@click.option(
+    "--payments",
+    "payments_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Kafaalat payments extract (optional).",
+)
 @click.option("--as-of", callback=_date, default=None, help="Date the extract refers to (default: today).")
-def warehouse_ingest(households_path: Path, members_path: Path, as_of: dt.date | None) -> None:
+def warehouse_ingest(
+    households_path: Path,
+    members_path: Path,
+    schools_path: Path | None,
+    cct_path: Path | None,
+    payments_path: Path | None,
+    as_of: dt.date | None,
+) -> None:
     """Validate real extracts and load them as a new snapshot; reject the whole load on any error."""
     from data.ingest import IngestError, ingest_extract
 
+    optional = {"schools_path": schools_path, "cct_path": cct_path, "payments_path": payments_path}
     try:
-        snap = ingest_extract(households_path, members_path, as_of=as_of, store=SnapshotStore(), progress=_say)
+        snap = ingest_extract(
+            households_path,
+            members_path,
+            as_of=as_of,
+            store=SnapshotStore(),
+            progress=_say,
+            **{k: v for k, v in optional.items() if v is not None},
+        )
     except IngestError as exc:
         _say(exc.report())
-        raise click.ClickException(f"ingest rejected: {len(exc.problems)} problem(s); the current snapshot is unchanged")
+        raise click.ClickException(
+            f"ingest rejected: {exc.total} problem(s); the current snapshot is unchanged"
+        ) from None
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
     m = snap.manifest
-    click.echo(f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
-               f"{m['members']:,} members → {snap.path}")
+    click.echo(
+        f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
+        f"{m['members']:,} members → {snap.path}"
+    )
 
 
 @warehouse.command("info")
@@ -107,14 +174,21 @@ def warehouse_info(as_json: bool) -> None:
     for table, rows in sorted(data.get("tables", {}).items()):
         click.echo(f"  {table:<16} {rows:>14,}")
     if data.get("duration_s") is not None:
-        click.echo(f"built in   {data['duration_s']} s, peak memory {data.get('peak_rss_mb')} MB on {data.get('machine')}")
+        click.echo(
+            f"built in   {data['duration_s']} s, peak memory {data.get('peak_rss_mb')} MB on {data.get('machine')}"
+        )
 
 
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8050, show_default=True)
-@click.option("--demo-households", type=click.IntRange(min=1000), default=DEMO_HOUSEHOLDS, show_default=True,
-              help="Size of the demo warehouse generated when none exists yet.")
+@click.option(
+    "--demo-households",
+    type=click.IntRange(min=1000),
+    default=DEMO_HOUSEHOLDS,
+    show_default=True,
+    help="Size of the demo warehouse generated when none exists yet.",
+)
 def run(host: str, port: int, demo_households: int) -> None:
     """Serve the app; on first start, generate the demo warehouse."""
     store = SnapshotStore()

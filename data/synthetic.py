@@ -878,7 +878,7 @@ SELECT
     ELSE {male_l}[{r.index("mname", "member_id", len(male))}] END
   || ' ' || CASE WHEN gender = 'female' AND role <> 'spouse' AND {r.u("bibi", "member_id")} < 0.35 THEN 'Bibi'
                  ELSE family_name END AS name,
-  CASE WHEN role = 'spouse' THEN {male_l}[{r.index('headname', 'household_id', len(male))}]
+  CASE WHEN role = 'spouse' THEN {male_l}[{r.index("headname", "household_id", len(male))}]
        WHEN role = 'head' OR age >= head_age - 14 OR (gender = 'female' AND marital_status <> 'never_married'
             AND role <> 'spouse')
        THEN {male_l}[{r.index("guardian", "member_id", len(male))}]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from data.warehouse import build_synthetic
 from data.snapshots import SnapshotStore
+from data.warehouse import build_synthetic
 
 
 def test_home_shows_current_snapshot(data_dir):

@@ -25,22 +25,42 @@ def test_shipped_catalogue_loads_and_classifies_the_seed_table():
         assert ("members", col) in secret
     for col in ("head_cnic", "latitude", "longitude", "receives_remittances", "income_band", "record_key"):
         assert ("households", col) in secret
-    confidential = {c.name for c in cat.tables["households"].columns.values() if c.classification == "confidential"}
+    confidential = {
+        c.name for c in cat.tables["households"].columns.values() if c.classification == "confidential"
+    }
     assert {"pmt_score", "has_car", "address", "contact_number", "is_beneficiary_household"} <= confidential
     assert cat.column("members", "name").classification == "confidential"
     assert all(c.description for t in cat.tables.values() for c in t.columns.values())
 
 
-@pytest.mark.parametrize(("mutate", "message"), [
-    (lambda r: r["tables"]["households"]["columns"]["rooms"].update(colour="red"), r"households.rooms: unknown keys \['colour'\]"),
-    (lambda r: r["tables"]["households"]["columns"]["rooms"].pop("description"), "households.rooms: missing description"),
-    (lambda r: r["tables"]["households"]["columns"]["toilet"].update(codes="toilets"), "unknown code list 'toilets'"),
-    (lambda r: r["tables"]["members"]["columns"]["cnic"].update(aggregate=True), "secret and internal fields can never"),
-    (lambda r: r["tables"]["members"]["columns"]["age"].update(type="NUMBER"), "type 'NUMBER'"),
-    (lambda r: r["tables"]["members"]["columns"]["household_id"].update(references="homes.id"), "references unknown column"),
-    (lambda r: r["codelists"]["gender"]["codes"].update(other=None), "code 'other' has no label"),
-    (lambda r: r["tables"]["payments"].update(key="nothing"), "key 'nothing' is not a column"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (
+            lambda r: r["tables"]["households"]["columns"]["rooms"].update(colour="red"),
+            r"households.rooms: unknown keys \['colour'\]",
+        ),
+        (
+            lambda r: r["tables"]["households"]["columns"]["rooms"].pop("description"),
+            "households.rooms: missing description",
+        ),
+        (
+            lambda r: r["tables"]["households"]["columns"]["toilet"].update(codes="toilets"),
+            "unknown code list 'toilets'",
+        ),
+        (
+            lambda r: r["tables"]["members"]["columns"]["cnic"].update(aggregate=True),
+            "secret and internal fields can never",
+        ),
+        (lambda r: r["tables"]["members"]["columns"]["age"].update(type="NUMBER"), "type 'NUMBER'"),
+        (
+            lambda r: r["tables"]["members"]["columns"]["household_id"].update(references="homes.id"),
+            "references unknown column",
+        ),
+        (lambda r: r["codelists"]["gender"]["codes"].update(other=None), "code 'other' has no label"),
+        (lambda r: r["tables"]["payments"].update(key="nothing"), "key 'nothing' is not a column"),
+    ],
+)
 def test_malformed_catalogue_is_rejected_with_the_place_named(raw, mutate, message):
     broken = copy.deepcopy(raw)
     mutate(broken)

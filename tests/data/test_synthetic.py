@@ -32,7 +32,9 @@ def table_checksums(path) -> dict[str, tuple]:
 
 
 def test_same_seed_and_size_give_identical_tables(small_snapshot, tmp_path):
-    again = build_synthetic(SMALL_HOUSEHOLDS, SMALL_SEED, store=SnapshotStore(tmp_path / "again"), chunk_households=7_000)
+    again = build_synthetic(
+        SMALL_HOUSEHOLDS, SMALL_SEED, store=SnapshotStore(tmp_path / "again"), chunk_households=7_000
+    )
     assert table_checksums(again.path) == table_checksums(small_snapshot.path)
 
 
@@ -59,13 +61,17 @@ def test_required_columns_are_never_empty_and_codes_are_valid(wh, table):
     cat = load_catalogue()
     for col in cat.tables[table].columns.values():
         if not col.nullable:
-            assert wh.execute(f"SELECT count(*) FROM {table} WHERE {col.name} IS NULL").fetchone()[0] == 0, col.name
+            assert wh.execute(f"SELECT count(*) FROM {table} WHERE {col.name} IS NULL").fetchone()[0] == 0, (
+                col.name
+            )
         if col.codes and cat.codelists[col.codes].codes:
             seen = {r[0] for r in wh.execute(f"SELECT DISTINCT {col.name} FROM {table}").fetchall()} - {None}
             assert seen <= set(cat.codelists[col.codes].codes), (col.name, seen)
         if col.range and col.type not in ("DATE",):
             lo, hi = col.range
-            bad = wh.execute(f"SELECT count(*) FROM {table} WHERE {col.name} < {lo} OR {col.name} > {hi}").fetchone()
+            bad = wh.execute(
+                f"SELECT count(*) FROM {table} WHERE {col.name} < {lo} OR {col.name} > {hi}"
+            ).fetchone()
             assert bad[0] == 0, col.name
 
 
@@ -88,17 +94,38 @@ def test_household_size_and_head_match_members(wh):
         WHERE h.household_size <> m.n OR m.heads <> 1 OR h.head_member_id <> m.head_id OR h.head_age <> m.head_age
            OR h.head_cnic <> m.head_cnic""").fetchone()[0]
     assert bad == 0
-    orphans = wh.execute("SELECT count(*) FROM members WHERE household_id NOT IN (SELECT household_id FROM households)")
+    orphans = wh.execute(
+        "SELECT count(*) FROM members WHERE household_id NOT IN (SELECT household_id FROM households)"
+    )
     assert orphans.fetchone()[0] == 0
 
 
 def test_members_carry_their_household_columns(wh):
-    cols = ["province_code", "division_code", "district_code", "tehsil_code", "uc_code", "urban_rural",
-            "pmt_score", "pmt_band", "is_beneficiary_household"]
+    cols = [
+        "province_code",
+        "division_code",
+        "district_code",
+        "tehsil_code",
+        "uc_code",
+        "urban_rural",
+        "pmt_score",
+        "pmt_band",
+        "is_beneficiary_household",
+    ]
     cond = " OR ".join(f"m.{c} IS DISTINCT FROM h.{c}" for c in cols)
-    assert wh.execute(f"SELECT count(*) FROM members m JOIN households h USING (household_id) WHERE {cond}").fetchone()[0] == 0
-    assert wh.execute("SELECT count(*) FROM members m JOIN households h USING (household_id) "
-                      "WHERE m.household_record_key <> h.record_key").fetchone()[0] == 0
+    assert (
+        wh.execute(
+            f"SELECT count(*) FROM members m JOIN households h USING (household_id) WHERE {cond}"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        wh.execute(
+            "SELECT count(*) FROM members m JOIN households h USING (household_id) "
+            "WHERE m.household_record_key <> h.record_key"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 # --- calibration against census 2023 --------------------------------------------------------------
@@ -111,7 +138,9 @@ def test_households_per_district_follow_census(wh):
     assert len(joined) == 136  # every census district is in the registry
     assert joined["households"].corr(joined["n"]) >= 0.99
     # AJK and Gilgit-Baltistan are included (documented estimates)
-    extra = wh.execute("SELECT count(DISTINCT district_code) FROM households WHERE province_code IN ('PK1','PK3')")
+    extra = wh.execute(
+        "SELECT count(DISTINCT district_code) FROM households WHERE province_code IN ('PK1','PK3')"
+    )
     assert extra.fetchone()[0] == 20
 
 
@@ -125,7 +154,9 @@ def test_households_per_tehsil_follow_census(wh):
 def test_household_size_matches_census(wh):
     assert 6.1 <= wh.execute("SELECT avg(household_size) FROM households").fetchone()[0] <= 6.5
     census = pd.read_csv(geography.reference_path("census2023_district_population.csv"))
-    ours = wh.execute("SELECT district_code, avg(household_size) s, count(*) n FROM households GROUP BY 1").df()
+    ours = wh.execute(
+        "SELECT district_code, avg(household_size) s, count(*) n FROM households GROUP BY 1"
+    ).df()
     joined = census.merge(ours, on="district_code")
     big = joined[joined.n >= 100]
     assert big["avg_household_size"].corr(big["s"]) >= 0.85
@@ -142,7 +173,9 @@ def test_age_and_sex_structure_matches_census(wh):
     assert abs(male - 106.1 / 206.1) < 0.01  # sex ratio 106 men per 100 women
     a = pd.read_csv(geography.reference_path("census2023_district_age_sex.csv"))
     a["u15"] = a.age_group_start < 15
-    census = a.groupby("district_code").apply(lambda g: g.loc[g.u15, "total"].sum() / g.total.sum(), include_groups=False)
+    census = a.groupby("district_code").apply(
+        lambda g: g.loc[g.u15, "total"].sum() / g.total.sum(), include_groups=False
+    )
     ours = wh.execute("SELECT district_code, avg((age < 15)::INT) s, count(*) n FROM members GROUP BY 1").df()
     ours = ours[ours.n >= 500].set_index("district_code")
     both = ours.join(census.rename("census"), how="inner")
@@ -161,7 +194,12 @@ def test_marital_status_matches_census(wh):
     assert abs(nm_w - share.loc["Never Married", "female_15plus"]) < 0.03
     assert abs(nm_m - share.loc["Never Married", "male_15plus"]) < 0.03
     assert abs(wid_w - share.loc["Widowed", "female_15plus"]) < 0.02
-    assert wh.execute("SELECT count(*) FROM members WHERE age < 15 AND marital_status <> 'never_married'").fetchone()[0] == 0
+    assert (
+        wh.execute(
+            "SELECT count(*) FROM members WHERE age < 15 AND marital_status <> 'never_married'"
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_literacy_matches_census(wh):
@@ -172,9 +210,14 @@ def test_literacy_matches_census(wh):
     assert -0.04 < lit - 0.6065 < 0.01
     assert -0.05 < lit_m - 0.680 < 0.01
     assert -0.05 < lit_f - 0.528 < 0.01
-    assert wh.execute("SELECT count(*) FROM members WHERE age < 10 AND is_literate IS NOT NULL").fetchone()[0] == 0
+    assert (
+        wh.execute("SELECT count(*) FROM members WHERE age < 10 AND is_literate IS NOT NULL").fetchone()[0]
+        == 0
+    )
     census = pd.read_csv(geography.reference_path("census2023_district_indicators.csv"))
-    ours = wh.execute("SELECT district_code, avg(is_literate::INT) s, count(*) n FROM members WHERE age >= 10 GROUP BY 1").df()
+    ours = wh.execute(
+        "SELECT district_code, avg(is_literate::INT) s, count(*) n FROM members WHERE age >= 10 GROUP BY 1"
+    ).df()
     joined = census.merge(ours[ours.n >= 300], on="district_code")
     assert joined["literacy_rate_10plus_pct"].corr(joined["s"]) >= 0.9
 
@@ -184,13 +227,21 @@ def test_disability_matches_census(wh):
     assert abs(dis - 0.031) < 0.006
 
 
-@pytest.mark.parametrize(("province", "column", "value"), [
-    ("PK6", "dwelling_structure = 'pakka'", 0.808), ("PK2", "dwelling_structure = 'kacha'", 0.636),
-    ("PK7", "toilet = 'none'", 0.193), ("PK5", "cooking_fuel = 'firewood'", 0.714),
-    ("PK2", "lighting = 'solar'", 0.264), ("PK4", "tenure = 'rented'", 0.364),
-])
+@pytest.mark.parametrize(
+    ("province", "column", "value"),
+    [
+        ("PK6", "dwelling_structure = 'pakka'", 0.808),
+        ("PK2", "dwelling_structure = 'kacha'", 0.636),
+        ("PK7", "toilet = 'none'", 0.193),
+        ("PK5", "cooking_fuel = 'firewood'", 0.714),
+        ("PK2", "lighting = 'solar'", 0.264),
+        ("PK4", "tenure = 'rented'", 0.364),
+    ],
+)
 def test_dwelling_and_amenities_match_census_by_province(wh, province, column, value):
-    share = wh.execute(f"SELECT avg(({column})::INT) FROM households WHERE province_code = '{province}'").fetchone()[0]
+    share = wh.execute(
+        f"SELECT avg(({column})::INT) FROM households WHERE province_code = '{province}'"
+    ).fetchone()[0]
     assert abs(share - value) < 0.06
 
 
@@ -203,29 +254,54 @@ def test_pmt_distribution_has_the_documented_shape(wh):
     ).fetchone()
     assert 0.25 <= s32 <= 0.30
     assert 0.06 <= s37 <= 0.11
-    by = dict(wh.execute("SELECT district_code, avg((pmt_score <= 32)::INT) FROM households GROUP BY 1").fetchall())
+    by = dict(
+        wh.execute("SELECT district_code, avg((pmt_score <= 32)::INT) FROM households GROUP BY 1").fetchall()
+    )
     for rich in ("PK401", "PK617", "PK702", "PK721"):  # Islamabad, Lahore, Karachi Central/South
         assert by[rich] < 0.10, rich
-    ex_fata = wh.execute("SELECT avg((pmt_score <= 32)::INT) FROM households WHERE district_code IN "
-                         "('PK502','PK513','PK518','PK524','PK525','PK527','PK530')").fetchone()[0]
+    ex_fata = wh.execute(
+        "SELECT avg((pmt_score <= 32)::INT) FROM households WHERE district_code IN "
+        "('PK502','PK513','PK518','PK524','PK525','PK527','PK530')"
+    ).fetchone()[0]
     assert 0.40 <= ex_fata <= 0.70
-    assert wh.execute("SELECT avg((pmt_score <= 32)::INT) FROM households WHERE province_code = 'PK2'").fetchone()[0] > 0.4
+    assert (
+        wh.execute(
+            "SELECT avg((pmt_score <= 32)::INT) FROM households WHERE province_code = 'PK2'"
+        ).fetchone()[0]
+        > 0.4
+    )
 
 
-@pytest.mark.parametrize("asset", ["has_refrigerator", "has_television", "has_washing_machine", "has_motorcycle",
-                                   "has_car", "has_air_conditioner", "has_computer"])
+@pytest.mark.parametrize(
+    "asset",
+    [
+        "has_refrigerator",
+        "has_television",
+        "has_washing_machine",
+        "has_motorcycle",
+        "has_car",
+        "has_air_conditioner",
+        "has_computer",
+    ],
+)
 def test_pmt_rises_with_assets(wh, asset):
-    with_, without = wh.execute(f"SELECT avg(pmt_score) FILTER (WHERE {asset}), avg(pmt_score) FILTER (WHERE NOT {asset}) "
-                                "FROM households").fetchone()
+    with_, without = wh.execute(
+        f"SELECT avg(pmt_score) FILTER (WHERE {asset}), avg(pmt_score) FILTER (WHERE NOT {asset}) "
+        "FROM households"
+    ).fetchone()
     assert with_ > without + 3
 
 
 def test_pmt_follows_dwelling_education_and_size(wh):
-    kacha, pakka = wh.execute("SELECT avg(pmt_score) FILTER (WHERE dwelling_structure = 'kacha'), "
-                              "avg(pmt_score) FILTER (WHERE dwelling_structure = 'pakka') FROM households").fetchone()
+    kacha, pakka = wh.execute(
+        "SELECT avg(pmt_score) FILTER (WHERE dwelling_structure = 'kacha'), "
+        "avg(pmt_score) FILTER (WHERE dwelling_structure = 'pakka') FROM households"
+    ).fetchone()
     assert pakka > kacha + 10
-    none_, grad = wh.execute("SELECT avg(pmt_score) FILTER (WHERE head_education = 'none'), "
-                             "avg(pmt_score) FILTER (WHERE head_education IN ('graduate','postgraduate')) FROM households").fetchone()
+    none_, grad = wh.execute(
+        "SELECT avg(pmt_score) FILTER (WHERE head_education = 'none'), "
+        "avg(pmt_score) FILTER (WHERE head_education IN ('graduate','postgraduate')) FROM households"
+    ).fetchone()
     assert grad > none_ + 10
     corr = wh.execute("SELECT corr(household_size, pmt_score) FROM households").fetchone()[0]
     assert corr < -0.1
@@ -235,32 +311,66 @@ def test_beneficiaries_follow_the_kafaalat_rule(wh):
     cut = load_rules()["pmt"]["cutoffs"]
     wrong_eligibility = wh.execute(f"""
         SELECT count(*) FROM households WHERE kafaalat_eligible <>
-          (pmt_score <= {cut['kafaalat']} OR (n_disabled > 0 AND pmt_score <= {cut['kafaalat_disability']}))""").fetchone()[0]
+          (pmt_score <= {cut["kafaalat"]} OR (n_disabled > 0 AND pmt_score <= {cut["kafaalat_disability"]}))""").fetchone()[
+        0
+    ]
     assert wrong_eligibility == 0
     wrong_household = wh.execute("""
         SELECT count(*) FROM households WHERE is_beneficiary_household <>
           (kafaalat_eligible AND exclusion_reason IS NULL AND n_ever_married_women > 0)""").fetchone()[0]
     assert wrong_household == 0
-    assert wh.execute("SELECT count(*) FROM households WHERE exclusion_reason = 'car_owner' AND NOT has_car").fetchone()[0] == 0
+    assert (
+        wh.execute(
+            "SELECT count(*) FROM households WHERE exclusion_reason = 'car_owner' AND NOT has_car"
+        ).fetchone()[0]
+        == 0
+    )
     wrong_member = wh.execute("""
         SELECT count(*) FROM members WHERE is_beneficiary <>
-          (is_beneficiary_household AND gender = 'female' AND marital_status <> 'never_married' AND age >= 15)""").fetchone()[0]
+          (is_beneficiary_household AND gender = 'female' AND marital_status <> 'never_married' AND age >= 15)""").fetchone()[
+        0
+    ]
     assert wrong_member == 0
-    above = wh.execute(f"SELECT count(*) FROM members WHERE is_beneficiary AND pmt_score > {cut['kafaalat_disability']}")
+    above = wh.execute(
+        f"SELECT count(*) FROM members WHERE is_beneficiary AND pmt_score > {cut['kafaalat_disability']}"
+    )
     assert above.fetchone()[0] == 0
-    relaxed = wh.execute(f"SELECT count(*) FROM households WHERE is_beneficiary_household AND pmt_score > {cut['kafaalat']}")
+    relaxed = wh.execute(
+        f"SELECT count(*) FROM households WHERE is_beneficiary_household AND pmt_score > {cut['kafaalat']}"
+    )
     assert relaxed.fetchone()[0] > 0  # the disability relaxation matters
 
 
 def test_cct_and_payments_are_consistent(wh):
-    assert wh.execute("SELECT count(*) FROM cct_enrolments c JOIN members m USING (member_id) "
-                      "WHERE NOT m.is_cct_child OR NOT m.is_beneficiary_household").fetchone()[0] == 0
-    assert wh.execute("SELECT count(*) FROM cct_enrolments WHERE attendance_pct < 70 AND status = 'paid'").fetchone()[0] == 0
-    assert wh.execute("SELECT count(*) FROM payments p JOIN members m USING (member_id) WHERE NOT m.is_beneficiary"
-                      ).fetchone()[0] == 0
-    assert wh.execute("SELECT count(*) FROM payments WHERE quarter >= '2025Q1' AND amount <> 13500").fetchone()[0] == 0
-    counted = wh.execute("SELECT count(*) FROM households h WHERE cct_children <> "
-                         "(SELECT count(*) FROM members m WHERE m.household_id = h.household_id AND m.is_cct_child)")
+    assert (
+        wh.execute(
+            "SELECT count(*) FROM cct_enrolments c JOIN members m USING (member_id) "
+            "WHERE NOT m.is_cct_child OR NOT m.is_beneficiary_household"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        wh.execute(
+            "SELECT count(*) FROM cct_enrolments WHERE attendance_pct < 70 AND status = 'paid'"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        wh.execute(
+            "SELECT count(*) FROM payments p JOIN members m USING (member_id) WHERE NOT m.is_beneficiary"
+        ).fetchone()[0]
+        == 0
+    )
+    assert (
+        wh.execute("SELECT count(*) FROM payments WHERE quarter >= '2025Q1' AND amount <> 13500").fetchone()[
+            0
+        ]
+        == 0
+    )
+    counted = wh.execute(
+        "SELECT count(*) FROM households h WHERE cct_children <> "
+        "(SELECT count(*) FROM members m WHERE m.household_id = h.household_id AND m.is_cct_child)"
+    )
     assert counted.fetchone()[0] == 0
 
 
@@ -269,40 +379,61 @@ def test_cct_and_payments_are_consistent(wh):
 
 def test_cnics_are_valid_unique_and_follow_parity_and_province(wh):
     rules = load_rules()["cnic"]
-    bad_format = wh.execute(r"SELECT count(*) FROM members WHERE cnic IS NOT NULL AND NOT regexp_full_match(cnic, '\d{13}')")
+    bad_format = wh.execute(
+        r"SELECT count(*) FROM members WHERE cnic IS NOT NULL AND NOT regexp_full_match(cnic, '\d{13}')"
+    )
     assert bad_format.fetchone()[0] == 0
     assert wh.execute("SELECT count(cnic) - count(DISTINCT cnic) FROM members").fetchone()[0] == 0
     parity = wh.execute("""SELECT count(*) FROM members WHERE cnic IS NOT NULL AND gender IN ('male','female')
                            AND ((right(cnic, 1)::INT % 2 = 1) <> (gender = 'male'))""").fetchone()[0]
     assert parity == 0
-    digits = dict(wh.execute("SELECT district_code, any_value(left(cnic, 1)) FROM members WHERE cnic IS NOT NULL "
-                             "GROUP BY 1").fetchall())
+    digits = dict(
+        wh.execute(
+            "SELECT district_code, any_value(left(cnic, 1)) FROM members WHERE cnic IS NOT NULL GROUP BY 1"
+        ).fetchall()
+    )
     for district, digit in digits.items():
-        expected = rules["ex_fata_digit"] if district in rules["ex_fata_districts"] else rules["first_digit"][district[:3]]
+        expected = (
+            rules["ex_fata_digit"]
+            if district in rules["ex_fata_districts"]
+            else rules["first_digit"][district[:3]]
+        )
         assert int(digit) == expected, district
-    adults_without = wh.execute("SELECT count(*) FROM members WHERE age >= 18 AND (cnic IS NULL OR id_type <> 'cnic')")
+    adults_without = wh.execute(
+        "SELECT count(*) FROM members WHERE age >= 18 AND (cnic IS NULL OR id_type <> 'cnic')"
+    )
     assert adults_without.fetchone()[0] == 0
 
 
 def test_record_keys_look_random_and_are_not_derived_from_ids(wh):
     for table, key in (("households", "household_id"), ("members", "member_id")):
-        counts = np.array([r[0] for r in wh.execute(
-            f"SELECT count(*) FROM {table} GROUP BY record_key ORDER BY record_key").fetchall()])
+        counts = np.array(
+            [
+                r[0]
+                for r in wh.execute(
+                    f"SELECT count(*) FROM {table} GROUP BY record_key ORDER BY record_key"
+                ).fetchall()
+            ]
+        )
         assert len(counts) == 256
         expected = counts.sum() / 256
         chi2 = ((counts - expected) ** 2 / expected).sum()
         assert chi2 < 340, table  # 255 degrees of freedom: p ≈ 0.0003
         same = wh.execute(f"SELECT avg((record_key = {key} % 256)::INT) FROM {table}").fetchone()[0]
         assert same < 0.02
-    indep = wh.execute("SELECT avg((record_key = household_record_key)::INT) FROM members WHERE line_no > 1").fetchone()[0]
+    indep = wh.execute(
+        "SELECT avg((record_key = household_record_key)::INT) FROM members WHERE line_no > 1"
+    ).fetchone()[0]
     assert indep < 0.02
 
 
 def test_names_and_addresses_are_plausible(wh):
     rows = wh.execute("SELECT name, guardian_name FROM members USING SAMPLE 200 ROWS").fetchall()
     assert all(len(n.split()) >= 2 and len(g.split()) >= 2 for n, g in rows)
-    head = wh.execute("SELECT m.name, h.address, h.uc_name, h.tehsil_name FROM members m JOIN households h "
-                      "USING (household_id) WHERE m.relation = 'head' LIMIT 50").fetchall()
+    head = wh.execute(
+        "SELECT m.name, h.address, h.uc_name, h.tehsil_name FROM members m JOIN households h "
+        "USING (household_id) WHERE m.relation = 'head' LIMIT 50"
+    ).fetchall()
     assert all(uc in addr and tehsil in addr for _, addr, uc, tehsil in head)
     wife_guardian = wh.execute("""SELECT avg((w.guardian_name = h.name)::INT) FROM members w
         JOIN members h ON h.household_id = w.household_id AND h.relation = 'head'

@@ -179,6 +179,104 @@ def warehouse_info(as_json: bool) -> None:
         )
 
 
+@main.group()
+def cubes() -> None:
+    """Build and list the OLAP cubes served by the gateway."""
+
+
+@cubes.command("build")
+@click.option("--quiet", is_flag=True, help="Print only the final summary.")
+def cubes_build(quiet: bool) -> None:
+    """Materialise every cube's rollups next to the current snapshot."""
+    from cubes.builder import build_cubes
+
+    try:
+        summary = build_cubes(progress=None if quiet else _say)
+    except SnapshotError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"cubes for snapshot {summary['snapshot_id']}: {len(summary['cubes'])} cubes, "
+        f"{sum(c['rollups'] for c in summary['cubes'].values())} rollups in {summary['duration_s']} s"
+    )
+
+
+@cubes.command("list")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print cubes, dimensions, measures and tier rules as JSON."
+)
+def cubes_list(as_json: bool) -> None:
+    """List the cubes with their dimensions, measures and tier rules."""
+    from cubes.catalog import describe_cubes
+
+    data = describe_cubes()
+    if as_json:
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    for cube in data["cubes"]:
+        click.echo(f"{cube['name']}: {cube['title']}")
+        click.echo(f"  dimensions: {', '.join(d['name'] for d in cube['dimensions'])}")
+        click.echo(f"  measures:   {', '.join(m['name'] for m in cube['measures'])}")
+        tiers = ", ".join(f"{t} ≥ {r['lowest_geography']}" for t, r in cube["tiers"].items())
+        click.echo(f"  tiers:      {tiers}")
+
+
+@cubes.command("ptable")
+@click.option("--check", is_flag=True, help="Fail if cubes/ptable.csv differs from a fresh generation.")
+def cubes_ptable(check: bool) -> None:
+    """Regenerate the perturbation table from the parameters in cubes/tiers.yaml."""
+    from cubes.model import load_model
+    from cubes.ptable import PtableSpec, generate, read_csv, write_csv
+
+    model = load_model()
+    p = model.policy["ptable"]
+    spec = PtableSpec(p["max_noise"], p["variance"], p["no_small"], p["cap"])
+    table = generate(spec)
+    if check:
+        shipped = read_csv(model.ptable_path, spec.cap)
+        if not (shipped == table).all():
+            raise click.ClickException(f"{model.ptable_path} is out of date; run `nser cubes ptable`")
+        click.echo(f"{model.ptable_path} matches the parameters")
+        return
+    write_csv(table, model.ptable_path)
+    click.echo(f"wrote {model.ptable_path}")
+
+
+@main.command("query")
+@click.option(
+    "--tier",
+    type=click.Choice(["public", "business", "mis"]),
+    required=True,
+    help="Ask as an actor of this tier.",
+)
+@click.option("--scope", default=None, help="Geography code the actor is limited to (e.g. a district).")
+@click.option("--user", default="cli", show_default=True, help="Name recorded in the audit log.")
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    default=None,
+    help="A file of queries, one JSON object per line.",
+)
+@click.argument("query_json", required=False)
+def query(tier: str, scope: str | None, user: str, batch, query_json: str | None) -> None:
+    """Run cube queries through the gateway the app uses, and print JSON (one line per query)."""
+    from cubes.gateway import Gateway
+    from cubes.query import Actor
+
+    if (batch is None) == (query_json is None):
+        raise click.UsageError("give one QUERY_JSON argument or --batch FILE")
+    gateway = Gateway()
+    actor = Actor(tier=tier, user=user, scope=scope)
+    lines = [query_json] if query_json is not None else [ln for ln in batch.read().splitlines() if ln.strip()]
+    failed = False
+    for text in lines:
+        result = gateway.run_query(actor, text)
+        failed |= not result.ok
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+    if failed and query_json is not None:
+        sys.exit(2)
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8050, show_default=True)
@@ -197,6 +295,11 @@ def run(host: str, port: int, demo_households: int) -> None:
 
         _say(f"no warehouse in {store.root}: generating the demo registry ({demo_households:,} households) …")
         build_synthetic(demo_households, DEMO_SEED, store=store, progress=_say)
+    from cubes.builder import build_cubes, cubes_path
+
+    if not cubes_path(store.require_current()).exists():
+        _say("building the cubes for the current snapshot …")
+        build_cubes(store, progress=_say)
     from app import create_app
 
     app = create_app()

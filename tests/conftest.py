@@ -50,3 +50,60 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("NSER_BUILD_MEMORY", "4GB")
+
+
+@pytest.fixture(scope="session")
+def cubes_store(small_store: SnapshotStore) -> SnapshotStore:
+    """The shared small warehouse with its cubes built."""
+    from cubes.builder import build_cubes
+
+    build_cubes(small_store)
+    return small_store
+
+
+@pytest.fixture()
+def gateway(cubes_store: SnapshotStore):
+    from cubes.events import MemorySink
+    from cubes.gateway import Gateway
+
+    return Gateway(cubes_store, events=MemorySink())
+
+
+def make_actor(
+    tier: str = "business", scope: str | None = None, user: str = "tester", organisation: str = "Test Org"
+):
+    """Factory for gateway actors."""
+    from cubes.query import Actor
+
+    return Actor(tier=tier, user=user, organisation=organisation, scope=scope)
+
+
+def make_query(
+    cube: str = "households",
+    measures=None,
+    dimensions=(),
+    level: str = "province",
+    codes=None,
+    filters=None,
+    totals: bool = False,
+) -> dict:
+    """Factory for gateway queries in their JSON form."""
+    q = {
+        "cube": cube,
+        "measures": list(measures or [_base_measure(cube)]),
+        "dimensions": list(dimensions),
+        "geography": {"level": level},
+    }
+    if codes is not None:
+        q["geography"]["codes"] = list(codes)
+    if filters:
+        q["filters"] = filters
+    if totals:
+        q["totals"] = True
+    return q
+
+
+def _base_measure(cube: str) -> str:
+    from cubes.model import load_model
+
+    return load_model().cubes[cube].count_measures()[0].name

@@ -1,0 +1,592 @@
+"""The one door: every number that leaves the server is answered here.
+
+``Gateway.run_query(actor, query)`` runs, in this order:
+
+1. validate the query's shape (cube, measures, dimensions, members);
+2. authorize it for the actor (tier, cube, measures, lowest geography, shape limits, forbidden
+   combinations, the actor's geographic scope) — before any data is scanned;
+3. plan: the smallest rollup that answers it; raw rows only for the MIS tier where no rollup can;
+4. execute in DuckDB;
+5. protect for the actor's tier (cell-key perturbation, suppression, sparsity, magnitudes, shares);
+6. stamp the snapshot id and date;
+7. emit an audit event and a metering event.
+
+The result carries only category columns, protected values and flags. True counts, key sums and every
+internal column stay inside this module for tiers below MIS. A cache sits after protection and is keyed
+by snapshot, tier and scope as well as the query, so an MIS answer is never served to anyone else.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from cubes import sdc
+from cubes.builder import aggregate_sql, cubes_path
+from cubes.events import DataMetered, EventSink, JsonlSink, QueryAudited
+from cubes.model import Cube, Model, load_model
+from cubes.query import Actor, Query, QueryError, parse_query
+from cubes.rollups import RollupSpec, choose_rollup, reaggregate_sql
+from data.snapshots import SnapshotStore
+
+TOTAL = "_total"
+CACHE_SIZE = 4096
+NOTE_PERTURBED = (
+    "Counts are perturbed slightly and small counts are suppressed to protect households; "
+    "cells are protected independently, so rows and columns need not add up to the totals."
+)
+
+
+class Refused(Exception):
+    """The gateway will not answer; the reason never contains a number from the data."""
+
+
+@dataclass
+class Result:
+    """What leaves the gateway: category columns, protected values, flags, provenance."""
+
+    ok: bool
+    tier: str
+    cube: str | None
+    snapshot_id: str | None
+    as_of: str | None
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+    query: dict | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "ok": self.ok,
+            "tier": self.tier,
+            "cube": self.cube,
+            "snapshot_id": self.snapshot_id,
+            "as_of": self.as_of,
+            "columns": self.columns,
+            "rows": self.rows,
+            "flags": self.flags,
+            "reason": self.reason,
+            "notes": self.notes,
+            "query": self.query,
+        }
+
+
+class Gateway:
+    """Answers cube queries for actors. One per process; safe to share between threads."""
+
+    def __init__(
+        self,
+        store: SnapshotStore | None = None,
+        model: Model | None = None,
+        events: EventSink | None = None,
+        cache: bool = True,
+    ):
+        self.store = store or SnapshotStore()
+        self.model = model or load_model()
+        self.events = events or JsonlSink(self.store.root / "events")
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._snapshot_id: str | None = None
+        self._as_of: str | None = None
+        self._sizes: dict[str, int] = {}
+        self._specs: dict[str, list[RollupSpec]] = {}
+        self._data_members: dict[str, dict[str, list[str]]] = {}
+        self._areas: pd.DataFrame | None = None
+        self._cache: OrderedDict[tuple, Result] | None = OrderedDict() if cache else None
+        self._sparsity: dict[tuple, bool] = {}
+        self._max_size = 1
+        self._parents: dict[str, str] = {}
+        self._names: dict[str, str] = {}
+        self._by_level: dict[str, list[str]] = {}
+        self._levels: dict[str, str] = {}
+        self._ancestor_cache: dict[str, frozenset] = {}
+        policy = self.model.policy
+        self._ptable = sdc.load_ptable(str(self.model.ptable_path), policy["ptable"]["cap"])
+
+    # -- connection to the current snapshot --------------------------------------------------------
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        """Reconnect when a new snapshot became current, so readers follow atomic swaps."""
+        current = self.store.current_id()
+        with self._lock:
+            if self._con is None or current != self._snapshot_id:
+                snap = self.store.require_current()
+                cpath = cubes_path(snap)
+                if not cpath.exists():
+                    raise Refused(
+                        "the statistics for the current snapshot are not built yet; run `nser cubes build`"
+                    )
+                if self._con is not None:
+                    self._con.close()
+                con = duckdb.connect(str(cpath), read_only=True)
+                con.execute(f"ATTACH IF NOT EXISTS '{snap.path}' AS wh (READ_ONLY)")
+                rows = con.execute("SELECT cube, rollup, tbl, geo_level, dims, rows FROM rollups").fetchall()
+                self._specs, self._sizes = {}, {}
+                for cube, name, tbl, level, dims, n in rows:
+                    self._specs.setdefault(cube, []).append(RollupSpec(name, cube, level, tuple(dims)))
+                    self._sizes[tbl] = n
+                info = json.loads(con.execute("SELECT summary FROM build_info").fetchone()[0])
+                self._data_members = {c: v.get("members", {}) for c, v in info["cubes"].items()}
+                self._max_size = int(info.get("max_household_size", 1))
+                self._areas = con.execute("SELECT level, code, name, parent_code FROM wh.geo_units").df()
+                self._parents = {
+                    c: p
+                    for c, p in zip(self._areas.code, self._areas.parent_code, strict=True)
+                    if isinstance(p, str)
+                }
+                self._names = dict(zip(self._areas.code, self._areas.name, strict=True))
+                self._by_level = {lv: sorted(g.code) for lv, g in self._areas.groupby("level")}
+                self._levels = dict(zip(self._areas.code, self._areas.level, strict=True))
+                self._ancestor_cache = {}
+                self._con, self._snapshot_id, self._as_of = con, snap.snapshot_id, snap.as_of
+                self._sparsity.clear()
+                if self._cache is not None:
+                    self._cache.clear()
+            return self._con.cursor()
+
+    # -- public entry point ------------------------------------------------------------------------
+
+    def run_query(self, actor: Actor, query: dict | str | Query) -> Result:
+        started = time.perf_counter()
+        text = (
+            query
+            if isinstance(query, str)
+            else (query.canonical() if isinstance(query, Query) else str(query))
+        )
+        result: Result
+        source = None
+        try:
+            q = query if isinstance(query, Query) else parse_query(query, self.model)
+            text = q.canonical()
+            con = self._connection()
+            key = (self._snapshot_id, actor.tier, actor.scope, text)
+            cached = self._cache_get(key)
+            if cached is not None:
+                result, source = cached, "cache"
+            else:
+                result, source = self._answer(con, actor, q)
+                self._cache_put(key, result)
+            outcome = "answered"
+        except QueryError as exc:
+            result = self._refusal(actor, None, f"invalid query: {exc}")
+            outcome = "invalid"
+        except Refused as exc:
+            result = self._refusal(
+                actor, getattr(query, "cube", None) if isinstance(query, Query) else None, str(exc)
+            )
+            outcome = "refused"
+        duration = (time.perf_counter() - started) * 1000
+        self._emit(actor, result, text, outcome, source, duration)
+        return result
+
+    def _cache_get(self, key: tuple) -> Result | None:
+        if self._cache is None:
+            return None
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+            return hit
+
+    def _cache_put(self, key: tuple, result: Result) -> None:
+        """Only protected answers are cached, keyed by snapshot, tier, scope and query."""
+        if self._cache is None or not result.ok:
+            return
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
+    def _refusal(self, actor: Actor, cube: str | None, reason: str) -> Result:
+        return Result(False, actor.tier, cube, self._snapshot_id, self._as_of, reason=reason)
+
+    def _emit(
+        self, actor: Actor, result: Result, text: str, outcome: str, source: str | None, ms: float
+    ) -> None:
+        cells = _count_cells(result)
+        self.events.emit(
+            QueryAudited(
+                actor.user,
+                actor.organisation,
+                actor.tier,
+                actor.scope,
+                result.cube,
+                text,
+                outcome,
+                result.reason,
+                cells,
+                len(result.rows),
+                result.snapshot_id,
+                source,
+                round(ms, 2),
+            )
+        )
+        if result.ok:
+            self.events.emit(
+                DataMetered(
+                    actor.user,
+                    actor.organisation,
+                    actor.tier,
+                    "aggregate",
+                    cells,
+                    len(result.rows),
+                    result.snapshot_id,
+                )
+            )
+
+    # -- authorization -----------------------------------------------------------------------------
+
+    def _authorize(self, actor: Actor, q: Query) -> tuple[Cube, str, list[str]]:
+        model = self.model
+        if actor.tier not in model.policy["tiers"]:
+            raise Refused("unknown access tier")
+        cube = model.cubes[q.cube]
+        tier = model.tier(actor.tier)
+        if actor.tier not in cube.tiers:
+            raise Refused(f"the {cube.name} statistics are not available at your access level")
+        for m in q.measures:
+            measure = cube.measures[m]
+            if actor.tier not in measure.tiers:
+                raise Refused(f"the measure {m} is not available at your access level")
+            if measure.is_magnitude and measure.type not in tier["magnitudes"]:
+                raise Refused(f"the measure {m} is not available at your access level")
+        level = q.geo_level or self._default_level(actor)
+        lowest = cube.tiers[actor.tier].lowest_geography
+        if model.geo_rank(level) > model.geo_rank(lowest):
+            raise Refused(
+                f"{level.replace('_', ' ')} is too detailed for your access level; "
+                f"choose {lowest.replace('_', ' ')} or a larger area"
+            )
+        if len(q.dimensions) > tier["max_variables"]:
+            raise Refused("too many variables for one table; choose fewer variables")
+        for f in cube.forbidden:
+            if actor.tier in f.tiers and level in f.geography and set(f.dimensions) <= set(q.dimensions):
+                raise Refused(
+                    "this combination of variables is not published at this level of geography; "
+                    "choose other variables or a larger area"
+                )
+        areas = self._select_areas(actor, level, q.geo_codes)
+        cells = len(areas) * self._cells_per_area(q)
+        if cells > tier["max_cells"]:
+            raise Refused("the table would be too large; choose fewer areas or categories")
+        return cube, level, areas
+
+    def _default_level(self, actor: Actor) -> str:
+        if actor.scope is None:
+            return "province"
+        return self._level_of(actor.scope)
+
+    def _level_of(self, code: str) -> str:
+        level = self._levels.get(code)
+        if level is None:
+            raise Refused("your account's geographic scope is not a known area")
+        return level
+
+    def _ancestors(self, code: str) -> set[str]:
+        """The area and every area containing it (cached per snapshot)."""
+        hit = self._ancestor_cache.get(code)
+        if hit is None:
+            out, c = {code}, code
+            while self._parents.get(c):
+                c = self._parents[c]
+                out.add(c)
+            hit = self._ancestor_cache[code] = frozenset(out)
+        return hit
+
+    def _select_areas(self, actor: Actor, level: str, codes: tuple[str, ...] | None) -> list[str]:
+        """Areas at ``level`` shown to the actor: the requested ones, all within the actor's scope."""
+        at_level = self._by_level.get(level, [])
+        if actor.scope is not None:
+            scope_level = self._level_of(actor.scope)
+            if self.model.geo_rank(level) < self.model.geo_rank(scope_level):
+                raise Refused(
+                    "that level of geography is larger than the area you may see; choose a smaller level"
+                )
+            at_level = [c for c in at_level if actor.scope in self._ancestors(c)]
+        if codes is None:
+            return sorted(at_level)
+        allowed = set(at_level)
+        unknown = [c for c in codes if c not in allowed]
+        if unknown:
+            raise Refused("a geography code is unknown at that level or outside the area you may see")
+        return sorted(codes)
+
+    def _members(self, cube: str, dim: str) -> list[str]:
+        codes = self.model.dimensions[dim].member_codes()
+        if codes is None:
+            codes = self._data_members.get(cube, {}).get(dim, [])
+        return codes
+
+    def _cells_per_area(self, q: Query) -> int:
+        filters = q.filter_map()
+        size = 1
+        for d in q.dimensions:
+            n = len(filters[d]) if d in filters else len(self._members(q.cube, d))
+            size *= n + (1 if q.totals else 0)
+        return size
+
+    # -- planning and execution --------------------------------------------------------------------
+
+    def _answer(self, con: duckdb.DuckDBPyConnection, actor: Actor, q: Query) -> tuple[Result, str]:
+        cube, level, areas = self._authorize(actor, q)
+        tier = self.model.tier(actor.tier)
+        protected = tier.get("protected", True)
+        if protected and not self._sparsity_ok(con, cube, level, q.dimensions):
+            raise Refused("too detailed for this area: try fewer categories or a larger area")
+        dim_sets = [q.dimensions]
+        if q.totals:
+            dim_sets = [
+                tuple(d for d in q.dimensions if d in keep)
+                for r in range(len(q.dimensions), -1, -1)
+                for keep in itertools.combinations(q.dimensions, r)
+            ]
+        frames, sources = [], []
+        for dims in dim_sets:
+            frame, source = self._cells(con, actor, cube, level, dims, areas)
+            for d in q.dimensions:
+                if d not in dims:
+                    frame[d] = TOTAL
+            frames.append(frame)
+            sources.append(source)
+        cells = pd.concat(frames, ignore_index=True)
+        for d, members in q.filter_map().items():
+            cells = cells[cells[d].isin(members) | (cells[d] == TOTAL)]
+        result = self._protect(actor, cube, q, level, cells)
+        return result, ",".join(sorted(set(sources)))
+
+    def _cells(
+        self, con, actor: Actor, cube: Cube, level: str, dims: tuple[str, ...], areas: list[str]
+    ) -> tuple[pd.DataFrame, str]:
+        """True aggregates for every (area, member…) cell, zero cells included (internal only)."""
+        geo_col = self.model.geo_level(level).column
+        spec = choose_rollup(self.model, self._specs.get(cube.name, []), self._sizes, dims)
+        if spec is None or self.model.geo_rank(level) > self.model.geo_rank("tehsil"):
+            if actor.tier != "mis":
+                raise Refused(
+                    "this table cannot be produced at your access level; choose fewer variables or a larger area"
+                )
+            df = self._raw(con, cube, level, dims, areas)
+            source = "raw"
+        else:
+            df = self._from_rollup(con, cube, spec, level, dims, areas)
+            source = spec.table
+        # the full grid: every selected area × every member, so empty cells are shown (as suppressed) too
+        grid = pd.DataFrame({geo_col: areas})
+        for d in dims:
+            grid = grid.merge(pd.DataFrame({d: self._members(cube.name, d)}), how="cross")
+        df = grid.merge(df, on=[geo_col, *dims], how="left")
+        num = [c for c in df.columns if c.startswith(("n__", "k__", "h__", "c__"))]
+        df[num] = df[num].fillna(0)
+        return df, source
+
+    def _from_rollup(
+        self, con, cube: Cube, spec: RollupSpec, level: str, dims: tuple[str, ...], areas: list[str] | None
+    ) -> pd.DataFrame:
+        geo_col = self.model.geo_level(level).column
+        where, params = "", []
+        if areas is not None:
+            where = f"WHERE {geo_col} IN ({', '.join('?' for _ in areas)})"
+            params = areas
+        sql = reaggregate_sql(self.model, cube, spec.table, spec.dims, geo_col, dims, where)
+        return con.execute(sql, params).df()
+
+    def _raw(self, con, cube: Cube, level: str, dims: tuple[str, ...], areas: list[str]) -> pd.DataFrame:
+        """MIS only: aggregate the warehouse rows directly (the same SELECT the finest rollup is built with)."""
+        geo_col = self.model.geo_level(level).column
+        in_list = ", ".join("'" + a.replace("'", "''") + "'" for a in areas)
+        members = {d: self._members(cube.name, d) for d in dims}
+        sql = aggregate_sql(
+            self.model,
+            cube,
+            level,
+            dims,
+            members,
+            extra_where=f"{geo_col} IN ({in_list})",
+            source_prefix="wh.",
+        )
+        return con.execute(sql).df()
+
+    def _sparsity_ok(self, con, cube: Cube, level: str, dims: tuple[str, ...]) -> bool:
+        """ABS sparsity rule on the whole unfiltered table (every area at this level), cached per snapshot."""
+        key = (cube.name, level, dims)
+        if key in self._sparsity:
+            return self._sparsity[key]
+        ok = True
+        spec = choose_rollup(self.model, self._specs.get(cube.name, []), self._sizes, dims)
+        if dims and spec is not None and self.model.geo_rank(level) <= self.model.geo_rank("tehsil"):
+            df = self._from_rollup(con, cube, spec, level, dims, None)
+            base = cube.count_measures()[0].name
+            rules = self.model.policy["sparsity"]
+            ok = not sdc.sparsity_refused(
+                self._households(df, base), rules["max_share_ones"], rules["max_share_ones_and_twos"]
+            )
+        self._sparsity[key] = ok
+        return ok
+
+    # -- protection --------------------------------------------------------------------------------
+
+    def _households(self, cells: pd.DataFrame, measure: str) -> np.ndarray:
+        """Households in each cell for the household rule: the rollup's count (exact or a lower bound),
+        raised to ceil(records / largest household) — a household adds at most its size to any cell."""
+        h = cells[f"h__{measure}"].to_numpy(dtype=np.int64)
+        n = cells[f"n__{measure}"].to_numpy(dtype=np.int64)
+        return np.maximum(h, -(-n // max(1, self._max_size)))
+
+    def _protect(self, actor: Actor, cube: Cube, q: Query, level: str, cells: pd.DataFrame) -> Result:
+        tier = self.model.tier(actor.tier)
+        protected = tier.get("protected", True)
+        policy = self.model.policy
+        geo_col = self.model.geo_level(level).column
+        names = self._names
+        cells = cells.sort_values([geo_col, *q.dimensions], kind="stable").reset_index(drop=True)
+        base = cube.count_measures()[0].name
+        rules = sdc.CountRules(
+            tier.get("threshold", 0),
+            tier.get("household_threshold", 0),
+            tier.get("rounding_base", 1),
+            policy["ptable"]["cap"],
+        )
+        values: dict[str, np.ndarray] = {}
+        suppressed: dict[str, np.ndarray] = {}
+        needed = set(q.measures)
+        for m in q.measures:
+            meas = cube.measures[m]
+            if meas.type == "share":
+                needed |= {meas.numerator, meas.denominator}
+        for m in needed:
+            meas = cube.measures[m]
+            if meas.type != "count":
+                continue
+            n = cells[f"n__{m}"].to_numpy()
+            if protected:
+                values[m], suppressed[m] = sdc.protect_counts(
+                    n, cells[f"k__{m}"].to_numpy(), self._households(cells, m), self._ptable, rules
+                )
+            else:
+                values[m], suppressed[m] = n.astype(np.int64), np.zeros(len(n), dtype=bool)
+        hh = self._households(cells, base)
+        mag = policy["magnitude"]
+        for m in q.measures:
+            meas = cube.measures[m]
+            if meas.type == "share":
+                share, sup = sdc.protect_shares(
+                    values[meas.numerator],
+                    suppressed[meas.numerator],
+                    values[meas.denominator],
+                    suppressed[meas.denominator],
+                    hh if protected else np.full(len(hh), 10**9),
+                    policy["shares"]["min_households_for_extremes"],
+                )
+                values[m], suppressed[m] = np.round(share, 1), sup
+            elif meas.type in ("sum", "mean"):
+                s = cells[f"s__{m}"].to_numpy(dtype=float)
+                tops = cells[f"t__{m}"].tolist()
+                t1 = np.array(
+                    [t[0] if isinstance(t, (list, np.ndarray)) and len(t) > 0 else 0 for t in tops], float
+                )
+                t2 = np.array(
+                    [t[1] if isinstance(t, (list, np.ndarray)) and len(t) > 1 else 0 for t in tops], float
+                )
+                if protected:
+                    total, sup = sdc.protect_sums(
+                        np.nan_to_num(s),
+                        hh,
+                        t1,
+                        t2,
+                        cells[f"k__{base}"].to_numpy(),
+                        m,
+                        mag["min_households"],
+                        mag["p_percent"],
+                        mag["dominance_n"],
+                        mag["dominance_k"],
+                        mag["noise"],
+                    )
+                else:
+                    total, sup = np.nan_to_num(s), cells[f"c__{m}"].to_numpy() == 0
+                if meas.type == "sum":
+                    values[m], suppressed[m] = np.round(total, 2), sup
+                else:
+                    if protected:
+                        cnt, cnt_sup = sdc.protect_counts(
+                            cells[f"c__{m}"].to_numpy(),
+                            cells[f"k__{base}"].to_numpy(),
+                            hh,
+                            self._ptable,
+                            sdc.CountRules(rules.threshold, rules.household_threshold, 1, rules.cap),
+                        )
+                    else:
+                        cnt, cnt_sup = cells[f"c__{m}"].to_numpy(), cells[f"c__{m}"].to_numpy() == 0
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        mean = np.where(cnt > 0, total / np.where(cnt > 0, cnt, 1), np.nan)
+                    values[m], suppressed[m] = np.round(mean, 2), sup | cnt_sup | np.isnan(mean)
+            elif meas.type in ("min", "max"):  # MIS only (checked in authorization)
+                col = f"lo__{m}" if meas.type == "min" else f"hi__{m}"
+                v = cells[col].to_numpy(dtype=float)
+                values[m], suppressed[m] = np.round(v, 2), np.isnan(v)
+        name_col = geo_col.replace("_code", "_name")
+        columns = [geo_col, name_col, *q.dimensions, *q.measures]
+        rows, flags = [], []
+        for i in range(len(cells)):
+            row = {geo_col: cells.at[i, geo_col], name_col: names.get(cells.at[i, geo_col])}
+            for d in q.dimensions:
+                row[d] = cells.at[i, d]
+            flag = {}
+            for m in q.measures:
+                if suppressed[m][i]:
+                    row[m] = None
+                    flag[m] = sdc.SUPPRESSED
+                else:
+                    v = values[m][i]
+                    row[m] = int(v) if cube.measures[m].type == "count" else float(v)
+            rows.append(row)
+            flags.append(flag)
+        notes = (
+            [NOTE_PERTURBED]
+            if protected
+            else [
+                "MIS view: true values. Anything published for others must "
+                "go through the public or business rules."
+            ]
+        )
+        if protected and tier.get("rounding_base", 1) > 1:
+            notes.append(f"Counts are rounded to the nearest {tier['rounding_base']}.")
+        return Result(
+            True,
+            actor.tier,
+            cube.name,
+            self._snapshot_id,
+            self._as_of,
+            columns,
+            rows,
+            flags,
+            notes=notes,
+            query=q.to_json(),
+        )
+
+
+def _count_cells(result: Result) -> int:
+    if not result.ok or not result.query:
+        return 0
+    return len(result.rows) * len(result.query["measures"])
+
+
+def default_gateway(store: SnapshotStore | None = None) -> Gateway:
+    """The process-wide gateway (one DuckDB connection per process, opened lazily after any fork)."""
+    global _DEFAULT
+    if _DEFAULT is None or (store is not None and _DEFAULT.store.root != store.root):
+        _DEFAULT = Gateway(store)
+    return _DEFAULT
+
+
+_DEFAULT: Gateway | None = None
+__all__ = ["Gateway", "Result", "Refused", "default_gateway"]

@@ -102,17 +102,6 @@ def reaggregate_sql(
     dropped = [d for d in table_dims if d not in dims]
     dropped_hh = [d for d in dropped if model.dimensions[d].level == "household"]
     split = any(model.dimensions[d].level == "person" for d in dropped)
-    inner_keys = list(
-        dict.fromkeys(
-            [
-                "tehsil_code",
-                *(["province_code", "division_code", "district_code"]),
-                geo_col,
-                *dims,
-                *dropped_hh,
-            ]
-        )
-    )
     counts = [m.name for m in cube.count_measures()]
     mags = [m.name for m in cube.magnitude_measures()]
     inner, outer = [], []
@@ -128,10 +117,7 @@ def reaggregate_sql(
             f"sum(h__{m})::BIGINT AS h__{m}",
         ]
     for m in mags:
-        if split:
-            top = f"[sum(t__{m}[1]), sum(coalesce(t__{m}[2], 0))] AS t__{m}"
-        else:
-            top = f"list_slice(list_reverse_sort(flatten(list(t__{m}))), 1, 2) AS t__{m}"
+        top = f"[sum(t__{m}[1]), sum(coalesce(t__{m}[2], 0))] AS t__{m}" if split else _top2(m)
         inner += [
             f"sum(s__{m}) AS s__{m}",
             f"sum(c__{m}) AS c__{m}",
@@ -142,16 +128,27 @@ def reaggregate_sql(
         outer += [
             f"sum(s__{m}) AS s__{m}",
             f"sum(c__{m})::BIGINT AS c__{m}",
-            f"list_slice(list_reverse_sort(flatten(list(t__{m}))), 1, 2) AS t__{m}",
+            _top2(m),
             f"min(lo__{m}) AS lo__{m}",
             f"max(hi__{m}) AS hi__{m}",
         ]
     outer_keys = list(dict.fromkeys(_geo_prefix(geo_col) + [geo_col, *dims]))
-    ik, ok = ", ".join(inner_keys), ", ".join(outer_keys)
+    ok = ", ".join(outer_keys)
+    if not split:  # every dropped dimension is household-level: one level of sums is exact
+        return f"SELECT {ok}, {', '.join(outer)} FROM {table} {where} GROUP BY {ok}"
+    # A household split across person-level sub-cells: take the largest sub-cell first (lower bound).
+    inner_keys = list(dict.fromkeys(["tehsil_code", *_geo_prefix("tehsil_code"), geo_col, *dims, *dropped_hh]))
+    ik = ", ".join(inner_keys)
     return (
         f"WITH i AS (SELECT {ik}, {', '.join(inner)} FROM {table} {where} GROUP BY {ik}) "
         f"SELECT {ok}, {', '.join(outer)} FROM i GROUP BY {ok}"
     )
+
+
+def _top2(m: str) -> str:
+    """The two largest contributions among the cells' own top two, without building lists: the largest
+    of the firsts, and the larger of the best second and the second-best first."""
+    return f"[max(t__{m}[1]), greatest(coalesce(max(t__{m}[2]), 0), coalesce(max(t__{m}[1], 2)[2], 0))] AS t__{m}"
 
 
 def _geo_prefix(geo_col: str) -> list[str]:

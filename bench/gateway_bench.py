@@ -178,12 +178,14 @@ def main() -> None:
         r = gateway.run_query(actor, q)
         if not r.ok:
             print(f"refused: {q} → {r.reason}", flush=True)
-    gw = []
+    gw, per_query = [], {i: [] for i in range(len(mix))}
     for _ in range(args.repeat):
-        for q in mix:
+        for i, q in enumerate(mix):
             t = time.perf_counter()
             gateway.run_query(actor, q)
-            gw.append((time.perf_counter() - t) * 1000)
+            ms = (time.perf_counter() - t) * 1000
+            gw.append(ms)
+            per_query[i].append(ms)
     cached = Gateway(store, events=MemorySink(), cache=True)
     for q in mix:
         cached.run_query(actor, q)
@@ -194,12 +196,19 @@ def main() -> None:
         hits.append((time.perf_counter() - t) * 1000)
 
     con = duckdb.connect(str(snap.path), read_only=True)
-    raw = []
+    raw, raw_per_query = [], {i: [] for i in range(len(mix))}
     for _ in range(args.raw_repeat):
-        for q in mix:
+        for i, q in enumerate(mix):
             t = time.perf_counter()
             con.execute(raw_sql(model, q)).fetchall()
-            raw.append((time.perf_counter() - t) * 1000)
+            ms = (time.perf_counter() - t) * 1000
+            raw.append(ms)
+            raw_per_query[i].append(ms)
+    for i, q in enumerate(mix):
+        g, r = statistics.median(per_query[i]), statistics.median(raw_per_query[i])
+        geo = q["geography"]
+        print(f"  {q['cube']:<18} {'×'.join(q['dimensions']) or '-':<45} {geo['level']:<9} "
+              f"{len(geo.get('codes') or []) or 'all':>4} areas  gateway {g:7.1f} ms  raw {r:8.1f} ms  {r / g:6.1f}×")
 
     p50, p95 = statistics.median(gw), pct(gw, 95)
     r50, r95 = statistics.median(raw), pct(raw, 95)

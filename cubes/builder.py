@@ -27,6 +27,7 @@ import duckdb
 from cubes.model import Cube, Model, load_model
 from cubes.rollups import FINE, RollupSpec, rollup_from_fine_sql, rollups_for
 from data.snapshots import Snapshot, SnapshotStore
+from data.warehouse import memory_limit
 
 Progress = Callable[[str], None]
 GEO_COLUMNS = {
@@ -164,8 +165,7 @@ def build_cubes(
     summary: dict = {"snapshot_id": snap.snapshot_id, "cubes": {}}
     try:
         con.execute("SET enable_progress_bar = false")
-        if os.environ.get("NSER_BUILD_MEMORY"):
-            con.execute(f"SET memory_limit = '{os.environ['NSER_BUILD_MEMORY']}'")
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
         spill = final.with_name(f".{final.name}.spill")
         spill.mkdir(exist_ok=True)
         con.execute(f"SET temp_directory = '{spill}'")
@@ -191,7 +191,8 @@ def build_cubes(
                         spec,
                         f"cubes_db.{RollupSpec(FINE, cube.name, 'tehsil', cube.dimensions).table}",
                     )
-                con.execute(f"CREATE TABLE cubes_db.{spec.table} AS {sql}")
+                # sorted by geography, so a query for a few districts or tehsils skips most row groups
+                con.execute(f"CREATE TABLE cubes_db.{spec.table} AS SELECT * FROM ({sql}) ORDER BY tehsil_code")
                 rows = con.execute(f"SELECT count(*) FROM cubes_db.{spec.table}").fetchone()[0]
                 con.execute(
                     "INSERT INTO cubes_db.rollups VALUES (?, ?, ?, ?, ?, ?, ?)",

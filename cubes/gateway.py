@@ -535,19 +535,25 @@ class Gateway:
                 values[m], suppressed[m] = np.round(v, 2), np.isnan(v)
         name_col = geo_col.replace("_code", "_name")
         columns = [geo_col, name_col, *q.dimensions, *q.measures]
+        # Build rows column-wise (per-cell DataFrame access costs ~0.03 ms a cell).
+        geo_vals = cells[geo_col].tolist()
+        dim_vals = {d: cells[d].tolist() for d in q.dimensions}
+        out_vals = {}
+        for m in q.measures:
+            cast = int if cube.measures[m].type == "count" else float
+            out_vals[m] = [None if sup else cast(v) for v, sup in zip(values[m].tolist(), suppressed[m].tolist(),
+                                                                      strict=True)]
         rows, flags = [], []
-        for i in range(len(cells)):
-            row = {geo_col: cells.at[i, geo_col], name_col: names.get(cells.at[i, geo_col])}
+        for i, code in enumerate(geo_vals):
+            row = {geo_col: code, name_col: names.get(code)}
             for d in q.dimensions:
-                row[d] = cells.at[i, d]
+                row[d] = dim_vals[d][i]
             flag = {}
             for m in q.measures:
-                if suppressed[m][i]:
-                    row[m] = None
+                v = out_vals[m][i]
+                row[m] = v
+                if v is None:
                     flag[m] = sdc.SUPPRESSED
-                else:
-                    v = values[m][i]
-                    row[m] = int(v) if cube.measures[m].type == "count" else float(v)
             rows.append(row)
             flags.append(flag)
         notes = (

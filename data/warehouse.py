@@ -25,7 +25,7 @@ Progress = Callable[[str], None]
 BUILDER_VERSION = "1"
 
 
-def _memory_limit() -> str:
+def memory_limit() -> str:
     """DuckDB memory limit for builds: ``NSER_BUILD_MEMORY`` or 60 % of this machine's RAM."""
     if os.environ.get("NSER_BUILD_MEMORY"):
         return os.environ["NSER_BUILD_MEMORY"]
@@ -37,7 +37,7 @@ def open_for_build(path: Path) -> duckdb.DuckDBPyConnection:
     """A writable connection to a staging file, with memory bounded and spill files beside it."""
     con = duckdb.connect(str(path))
     con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET memory_limit = '{_memory_limit()}'")
+    con.execute(f"SET memory_limit = '{memory_limit()}'")
     spill = path.with_suffix(".spill")
     spill.mkdir(exist_ok=True)
     con.execute(f"SET temp_directory = '{spill}'")

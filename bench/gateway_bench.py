@@ -220,7 +220,8 @@ def main() -> None:
         f"| {dt.date.today()} | gateway, business tier, {len(mix)} queries × {args.repeat}, no answer cache | "
         f"p50 {p50:.1f} ms, p95 {p95:.1f} ms (cache hit p50 {statistics.median(hits):.2f} ms) | "
         f"raw DuckDB p50 {r50:.0f} ms, p95 {r95:.0f} ms | {r50 / p50:.0f}× faster at p50, {r95 / p95:.0f}× at p95 | "
-        f"targets p95 ≤ 100 ms: {'met' if p95 <= 100 else 'MISSED'}; ≥ 30×: {'met' if r50 / p50 >= 30 else 'MISSED'} |",
+        f"targets p95 ≤ 100 ms: {'met' if p95 <= 100 else 'MISSED'}; ≥ 30× at p95: {'met' if r95 / p95 >= 30 else 'MISSED'}"
+        f" (at p50: {'met' if r50 / p50 >= 30 else 'not met'}) |",
     ]
     for line in lines:
         print(line)

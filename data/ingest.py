@@ -25,8 +25,6 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
-import platform
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -41,7 +39,7 @@ from data import derived, geography
 from data.catalogue import Column, Table, load_catalogue
 from data.rules import load_rules
 from data.snapshots import Snapshot, SnapshotStore
-from data.warehouse import BUILDER_VERSION, open_for_build, peak_rss_mb, table_counts, write_snapshot_info
+from data.warehouse import open_for_build, snapshot_manifest, write_snapshot_info
 
 Progress = Callable[[str], None]
 
@@ -1339,26 +1337,11 @@ def _manifest(
     stages: list[dict],
 ) -> dict:
     """The same keys as a synthetic build's manifest, plus the files ingested with their SHA-256."""
-    counts = table_counts(con)
-    return {
-        "kind": "ingest",
-        "as_of": as_of.isoformat(),
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "households": counts["households"],
-        "members": counts["members"],
-        "tables": counts,
-        "sources": [
-            {"table": s.table, "file": str(s.path.resolve()), "sha256": s.sha256, "rows": s.rows}
-            for s in sources.values()
-        ],
-        "stages": stages,
-        "duration_s": round(time.perf_counter() - started, 1),
-        "peak_rss_mb": peak_rss_mb(),
-        "builder_version": BUILDER_VERSION,
-        "duckdb_version": duckdb.__version__,
-        "machine": f"{platform.node()} ({os.cpu_count()} cores)",
-        "cutoffs": load_rules()["pmt"]["cutoffs"],
-    }
+    sources_info = [
+        {"table": s.table, "file": str(s.path.resolve()), "sha256": s.sha256, "rows": s.rows}
+        for s in sources.values()
+    ]
+    return snapshot_manifest(con, "ingest", as_of, started, stages, sources=sources_info)
 
 
 __all__ = ["IngestError", "IngestProblem", "ingest_extract"]

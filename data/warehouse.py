@@ -63,6 +63,29 @@ def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in load_catalogue().tables}
 
 
+def snapshot_manifest(
+    con: duckdb.DuckDBPyConnection, kind: str, as_of: dt.date, started: float, stages: list[dict], **extra
+) -> dict:
+    """What every snapshot's manifest says, whether built or ingested (`nser warehouse info` prints it)."""
+    counts = table_counts(con)
+    return {
+        "kind": kind,
+        "as_of": as_of.isoformat(),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "households": counts["households"],
+        "members": counts["members"],
+        "tables": counts,
+        "stages": stages,
+        "duration_s": round(time.perf_counter() - started, 1),
+        "peak_rss_mb": peak_rss_mb(),
+        "builder_version": BUILDER_VERSION,
+        "duckdb_version": duckdb.__version__,
+        "machine": f"{platform.node()} ({os.cpu_count()} cores)",
+        "cutoffs": load_rules()["pmt"]["cutoffs"],
+        **extra,
+    }
+
+
 def build_synthetic(
     households: int,
     seed: int,
@@ -83,23 +106,14 @@ def build_synthetic(
         con = open_for_build(staging.path)
         try:
             report = SyntheticBuilder(con, households, seed, as_of, progress, chunk_households).build()
-            counts = table_counts(con)
-            manifest = {
-                "kind": "synthetic",
-                "as_of": as_of.isoformat(),
-                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "households": counts["households"],
-                "members": counts["members"],
-                "tables": counts,
-                "params": {"households": households, "seed": seed, "chunk_households": chunk_households},
-                "stages": [{"stage": name, "seconds": round(sec, 2)} for name, sec in report.stages],
-                "duration_s": round(time.perf_counter() - started, 1),
-                "peak_rss_mb": peak_rss_mb(),
-                "builder_version": BUILDER_VERSION,
-                "duckdb_version": duckdb.__version__,
-                "machine": f"{platform.node()} ({os.cpu_count()} cores)",
-                "cutoffs": load_rules()["pmt"]["cutoffs"],
-            }
+            manifest = snapshot_manifest(
+                con,
+                "synthetic",
+                as_of,
+                started,
+                [{"stage": name, "seconds": round(sec, 2)} for name, sec in report.stages],
+                params={"households": households, "seed": seed, "chunk_households": chunk_households},
+            )
             write_snapshot_info(con, manifest)
             con.execute("CHECKPOINT")
         finally:

@@ -207,8 +207,10 @@ def main() -> None:
     for i, q in enumerate(mix):
         g, r = statistics.median(per_query[i]), statistics.median(raw_per_query[i])
         geo = q["geography"]
-        print(f"  {q['cube']:<18} {'×'.join(q['dimensions']) or '-':<45} {geo['level']:<9} "
-              f"{len(geo.get('codes') or []) or 'all':>4} areas  gateway {g:7.1f} ms  raw {r:8.1f} ms  {r / g:6.1f}×")
+        print(
+            f"  {q['cube']:<18} {'×'.join(q['dimensions']) or '-':<45} {geo['level']:<9} "
+            f"{len(geo.get('codes') or []) or 'all':>4} areas  gateway {g:7.1f} ms  raw {r:8.1f} ms  {r / g:6.1f}×"
+        )
 
     p50, p95 = statistics.median(gw), pct(gw, 95)
     r50, r95 = statistics.median(raw), pct(raw, 95)

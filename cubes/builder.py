@@ -192,7 +192,9 @@ def build_cubes(
                         f"cubes_db.{RollupSpec(FINE, cube.name, 'tehsil', cube.dimensions).table}",
                     )
                 # sorted by geography, so a query for a few districts or tehsils skips most row groups
-                con.execute(f"CREATE TABLE cubes_db.{spec.table} AS SELECT * FROM ({sql}) ORDER BY tehsil_code")
+                con.execute(
+                    f"CREATE TABLE cubes_db.{spec.table} AS SELECT * FROM ({sql}) ORDER BY tehsil_code"
+                )
                 rows = con.execute(f"SELECT count(*) FROM cubes_db.{spec.table}").fetchone()[0]
                 con.execute(
                     "INSERT INTO cubes_db.rollups VALUES (?, ?, ?, ?, ?, ?, ?)",

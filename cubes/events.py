@@ -32,6 +32,8 @@ class QueryAudited:
     snapshot_id: str | None
     source: str | None  # rollup table, raw, or cache
     duration_ms: float
+    user_id: int | None = None
+    ip: str | None = None
     at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
     kind: str = "query_audited"
 
@@ -47,12 +49,17 @@ class DataMetered:
     cells: int
     rows: int
     snapshot_id: str | None
+    user_id: int | None = None
+    organisation_id: int | None = None
+    client_type: str | None = None
+    gratis: str | None = None
     at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"))
     kind: str = "data_metered"
 
 
 class EventSink(Protocol):
-    def emit(self, event: QueryAudited | DataMetered) -> None: ...
+    def emit(self, event: QueryAudited | DataMetered) -> None:
+        """Record the event; raise if it cannot be recorded (the gateway then returns no data)."""
 
 
 class MemorySink:

@@ -90,10 +90,13 @@ class Gateway:
         model: Model | None = None,
         events: EventSink | None = None,
         cache: bool = True,
+        quota=None,
     ):
         self.store = store or SnapshotStore()
         self.model = model or load_model()
         self.events = events or JsonlSink(self.store.root / "events")
+        # Optional daily quotas: an object with check(actor, cells) and the exception class it raises.
+        self.quota = quota
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._snapshot_id: str | None = None
@@ -157,6 +160,7 @@ class Gateway:
     # -- public entry point ------------------------------------------------------------------------
 
     def run_query(self, actor: Actor, query: dict | str | Query) -> Result:
+        """Answer one query for one actor; every answer, refusal and error is logged before it returns."""
         started = time.perf_counter()
         text = (
             query
@@ -168,6 +172,8 @@ class Gateway:
         try:
             q = query if isinstance(query, Query) else parse_query(query, self.model)
             text = q.canonical()
+            if self.quota is not None:
+                self.quota.check(actor, cells=0)
             con = self._connection()
             key = (self._snapshot_id, actor.tier, actor.scope, text)
             cached = self._cache_get(key)
@@ -176,17 +182,32 @@ class Gateway:
             else:
                 result, source = self._answer(con, actor, q)
                 self._cache_put(key, result)
+            if self.quota is not None:
+                self.quota.check(actor, cells=_count_cells(result))
             outcome = "answered"
         except QueryError as exc:
             result = self._refusal(actor, None, f"invalid query: {exc}")
             outcome = "invalid"
         except Refused as exc:
-            result = self._refusal(
-                actor, getattr(query, "cube", None) if isinstance(query, Query) else None, str(exc)
-            )
+            cube = query.cube if isinstance(query, Query) else None
+            result = self._refusal(actor, cube, str(exc))
+            outcome = "refused"
+        except Exception as exc:
+            if self.quota is None or not isinstance(exc, self.quota.refusal):
+                raise
+            result = self._refusal(actor, None, str(exc))
             outcome = "refused"
         duration = (time.perf_counter() - started) * 1000
-        self._emit(actor, result, text, outcome, source, duration)
+        try:
+            self._emit(actor, result, text, outcome, source, duration)
+        except Exception:
+            # No data leaves without its row in the access log.
+            return self._refusal(
+                actor,
+                result.cube,
+                "the request could not be recorded in the access log, so no "
+                "data was returned; try again or tell the MIS team",
+            )
         return result
 
     def _cache_get(self, key: tuple) -> Result | None:
@@ -214,6 +235,7 @@ class Gateway:
         self, actor: Actor, result: Result, text: str, outcome: str, source: str | None, ms: float
     ) -> None:
         cells = _count_cells(result)
+        a = actor.attributes
         self.events.emit(
             QueryAudited(
                 actor.user,
@@ -229,6 +251,8 @@ class Gateway:
                 result.snapshot_id,
                 source,
                 round(ms, 2),
+                a.get("user_id"),
+                a.get("ip"),
             )
         )
         if result.ok:
@@ -237,10 +261,14 @@ class Gateway:
                     actor.user,
                     actor.organisation,
                     actor.tier,
-                    "aggregate",
+                    "aggregate_cells",
                     cells,
                     len(result.rows),
                     result.snapshot_id,
+                    a.get("user_id"),
+                    a.get("organisation_id"),
+                    a.get("client_type"),
+                    a.get("gratis"),
                 )
             )
 
@@ -304,15 +332,16 @@ class Gateway:
         return hit
 
     def _select_areas(self, actor: Actor, level: str, codes: tuple[str, ...] | None) -> list[str]:
-        """Areas at ``level`` shown to the actor: the requested ones, all within the actor's scope."""
+        """Areas at ``level`` shown to the actor.
+
+        A scoped actor (say, one province) sees every area at the scope's own level and above — the
+        national and provincial comparison figures a planner needs — and finer areas only inside the scope.
+        """
         at_level = self._by_level.get(level, [])
         if actor.scope is not None:
             scope_level = self._level_of(actor.scope)
-            if self.model.geo_rank(level) < self.model.geo_rank(scope_level):
-                raise Refused(
-                    "that level of geography is larger than the area you may see; choose a smaller level"
-                )
-            at_level = [c for c in at_level if actor.scope in self._ancestors(c)]
+            if self.model.geo_rank(level) > self.model.geo_rank(scope_level):
+                at_level = [c for c in at_level if actor.scope in self._ancestors(c)]
         if codes is None:
             return sorted(at_level)
         allowed = set(at_level)
@@ -541,8 +570,10 @@ class Gateway:
         out_vals = {}
         for m in q.measures:
             cast = int if cube.measures[m].type == "count" else float
-            out_vals[m] = [None if sup else cast(v) for v, sup in zip(values[m].tolist(), suppressed[m].tolist(),
-                                                                      strict=True)]
+            out_vals[m] = [
+                None if sup else cast(v)
+                for v, sup in zip(values[m].tolist(), suppressed[m].tolist(), strict=True)
+            ]
         rows, flags = [], []
         for i, code in enumerate(geo_vals):
             row = {geo_col: code, name_col: names.get(code)}
@@ -586,13 +617,4 @@ def _count_cells(result: Result) -> int:
     return len(result.rows) * len(result.query["measures"])
 
 
-def default_gateway(store: SnapshotStore | None = None) -> Gateway:
-    """The process-wide gateway (one DuckDB connection per process, opened lazily after any fork)."""
-    global _DEFAULT
-    if _DEFAULT is None or (store is not None and _DEFAULT.store.root != store.root):
-        _DEFAULT = Gateway(store)
-    return _DEFAULT
-
-
-_DEFAULT: Gateway | None = None
-__all__ = ["Gateway", "Result", "Refused", "default_gateway"]
+__all__ = ["Gateway", "Result", "Refused"]

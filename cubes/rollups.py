@@ -137,7 +137,9 @@ def reaggregate_sql(
     if not split:  # every dropped dimension is household-level: one level of sums is exact
         return f"SELECT {ok}, {', '.join(outer)} FROM {table} {where} GROUP BY {ok}"
     # A household split across person-level sub-cells: take the largest sub-cell first (lower bound).
-    inner_keys = list(dict.fromkeys(["tehsil_code", *_geo_prefix("tehsil_code"), geo_col, *dims, *dropped_hh]))
+    inner_keys = list(
+        dict.fromkeys(["tehsil_code", *_geo_prefix("tehsil_code"), geo_col, *dims, *dropped_hh])
+    )
     ik = ", ".join(inner_keys)
     return (
         f"WITH i AS (SELECT {ik}, {', '.join(inner)} FROM {table} {where} GROUP BY {ik}) "

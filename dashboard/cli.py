@@ -260,12 +260,12 @@ def cubes_ptable(check: bool) -> None:
 @click.argument("query_json", required=False)
 def query(tier: str, scope: str | None, user: str, batch, query_json: str | None) -> None:
     """Run cube queries through the gateway the app uses, and print JSON (one line per query)."""
-    from cubes.gateway import Gateway
     from cubes.query import Actor
+    from dashboard.oversight import governed_gateway
 
     if (batch is None) == (query_json is None):
         raise click.UsageError("give one QUERY_JSON argument or --batch FILE")
-    gateway = Gateway()
+    gateway = governed_gateway()
     actor = Actor(tier=tier, user=user, scope=scope)
     lines = [query_json] if query_json is not None else [ln for ln in batch.read().splitlines() if ln.strip()]
     failed = False
@@ -275,6 +275,321 @@ def query(tier: str, scope: str | None, user: str, batch, query_json: str | None
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
     if failed and query_json is not None:
         sys.exit(2)
+
+
+@main.group()
+def db() -> None:
+    """The app's relational store (SQLite by default, PostgreSQL with NSER_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's schema to the newest version."""
+    from dashboard.store import database_url, engine
+
+    e = engine()
+    click.echo(
+        f"store at {e.url.render_as_string(hide_password=True)} is up to date ({database_url().split(':')[0]})"
+    )
+
+
+@main.group()
+def orgs() -> None:
+    """Organisations (seed 8.2.1 levels 1–2) with their permissible-clientage registration (7.2)."""
+
+
+@orgs.command("add")
+@click.option("--name", required=True)
+@click.option("--type", "org_type", required=True, help="Organisation type from dashboard/governance.yaml.")
+@click.option("--registration-body", default=None)
+@click.option("--registration-number", default=None)
+@click.option("--address", default=None)
+def orgs_add(name: str, org_type: str, registration_body, registration_number, address) -> None:
+    """Register an organisation."""
+    from dashboard.accounts import AccountError, Accounts
+
+    try:
+        org = Accounts().add_organisation(
+            name, org_type, registration_body, registration_number, address, actor=_admin()
+        )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"organisation {org.name} ({org.org_type}) added")
+
+
+@orgs.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def orgs_list(as_json: bool) -> None:
+    """List organisations."""
+    from dashboard.accounts import Accounts
+
+    rows = [
+        {
+            "name": o.name,
+            "type": o.org_type,
+            "registration_body": o.registration_body,
+            "registration_number": o.registration_number,
+            "gratis": o.gratis,
+        }
+        for o in Accounts().organisations()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['name']:<40} {r['type']:<22} {r['registration_number'] or ''}")
+
+
+def _admin() -> str:
+    import getpass
+    import os
+
+    return os.environ.get("NSER_ADMIN", getpass.getuser())
+
+
+def _password(value: str | None, stdin: bool) -> str:
+    if stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if value:
+        return value
+    return click.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+@main.group()
+def users() -> None:
+    """Users (seed 8.2.1 levels 3–4): tier, record role, approval duties, scope, status."""
+
+
+@users.command("add")
+@click.option("--username", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--org", "organisation", required=True, help="Organisation name.")
+@click.option("--tier", type=click.Choice(["business", "mis"]), default="business", show_default=True)
+@click.option(
+    "--role",
+    "record_role",
+    type=click.Choice(["none", "basic", "standard", "power"]),
+    default="none",
+    show_default=True,
+    help="Record-access role (seed 8.2.1).",
+)
+@click.option(
+    "--duty",
+    "duties",
+    multiple=True,
+    type=click.Choice(["dg_nser", "secretary_bisp", "bisp_board"]),
+    help="Approval duty (seed 7.3); repeatable.",
+)
+@click.option(
+    "--scope", default=None, help="Province, division, district or tehsil code the user is limited to."
+)
+@click.option("--designation", default=None)
+@click.option("--location", default=None, help="District/tehsil code or city of the user.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(
+    username, full_name, organisation, tier, record_role, duties, scope, designation, location, password_stdin
+) -> None:
+    """Create a user (the password is asked for, or read with --password-stdin)."""
+    from dashboard.accounts import AccountError, Accounts
+
+    try:
+        Accounts().add_user(
+            username,
+            full_name,
+            organisation,
+            _password(None, password_stdin),
+            tier,
+            record_role,
+            list(duties),
+            scope,
+            designation,
+            location,
+            actor=_admin(),
+        )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username} added ({tier}, records: {record_role})")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def users_list(as_json: bool) -> None:
+    """List users with organisation, tier, role, duties, scope and status."""
+    from dashboard.accounts import Accounts
+
+    rows = [
+        {
+            "username": u.username,
+            "name": u.full_name,
+            "organisation": o.name,
+            "tier": u.tier,
+            "record_role": u.record_role,
+            "duties": u.duties,
+            "scope": u.scope,
+            "status": u.status,
+        }
+        for u, o in Accounts().users()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['username']:<20} {r['tier']:<9} {r['record_role']:<9} {r['status']:<9} {r['organisation']}"
+        )
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable a user (they can no longer log in)."""
+    from dashboard.accounts import AccountError, Accounts
+
+    try:
+        Accounts().disable(username, actor=_admin())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username} disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Enable (and unlock) a user."""
+    from dashboard.accounts import AccountError, Accounts
+
+    try:
+        Accounts().enable(username, actor=_admin())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"user {username} enabled")
+
+
+@users.command("reset-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def users_reset_password(username: str, password_stdin: bool) -> None:
+    """Set a new password (MIS admin); unlocks the account and asks for a change at the next login."""
+    from dashboard.accounts import AccountError, Accounts
+
+    try:
+        Accounts().reset_password(username, _password(None, password_stdin), actor=_admin())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"password of {username} reset")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident access log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain; exits 1 and names the first bad row when it is broken."""
+    from dashboard.audit import AccessLog
+
+    ok, message = AccessLog().verify()
+    click.echo(message)
+    if not ok:
+        sys.exit(1)
+
+
+@audit.command("export")
+@click.argument("path", type=click.Path(path_type=Path))
+def audit_export(path: Path) -> None:
+    """Write the access log with its hashes as CSV for auditors."""
+    from dashboard.audit import AccessLog
+
+    n = AccessLog().export(path)
+    click.echo(f"{n} rows written to {path}")
+
+
+@main.group()
+def rates() -> None:
+    """Data metering rates (seed 8.4), by service and client type."""
+
+
+@rates.command("list")
+def rates_list() -> None:
+    """Show the rates in force."""
+    from dashboard.metering import Metering
+
+    for r in Metering().rates():
+        click.echo(f"{r['service']:<16} {r['client_type']:<11} {r['rate']:>9.2f} PKR per {r['unit']}")
+
+
+@rates.command("set")
+@click.argument("service")
+@click.argument("client_type", type=click.Choice(["government", "private"]))
+@click.argument("rate", type=float)
+def rates_set(service: str, client_type: str, rate: float) -> None:
+    """Set a new rate from now on (the history is kept)."""
+    from dashboard.metering import Metering
+
+    try:
+        Metering().set_rate(service, client_type, rate, set_by=_admin())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{service} for {client_type} clients: {rate:.2f} PKR per unit from now on")
+
+
+@main.group()
+def metering() -> None:
+    """Ledger statements and quotas."""
+
+
+@metering.command("statement")
+@click.option("--org", "organisation", required=True)
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--csv", "csv_path", type=click.Path(path_type=Path), default=None)
+@click.option("--xlsx", "xlsx_path", type=click.Path(path_type=Path), default=None)
+def metering_statement(organisation: str, month: str, csv_path, xlsx_path) -> None:
+    """An organisation's monthly statement: on screen, and as CSV and/or XLSX."""
+    from dashboard.metering import Metering
+
+    m = Metering()
+    try:
+        stmt = m.statement(organisation, month)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{stmt['organisation']} — {stmt['month']}")
+    for x in stmt["lines"]:
+        click.echo(
+            f"  {x['label']:<36} {x['units']:>10,} {x['unit']}s × {x['rate']:.2f} = {x['amount']:>12,.2f} PKR"
+            + (f"  (gratis: {x['gratis']})" if x["gratis"] else "")
+        )
+    click.echo(f"  {'total':<36} {stmt['total_units']:>10,}            {stmt['total_amount']:>12,.2f} PKR")
+    if csv_path:
+        m.write_csv(stmt, csv_path)
+    if xlsx_path:
+        m.write_xlsx(stmt, xlsx_path)
+
+
+@metering.command("quota")
+@click.option("--user", "username", default=None)
+@click.option("--org", "organisation", default=None)
+@click.argument("metric", type=click.Choice(["queries", "cells", "rows"]))
+@click.argument("per_day", type=click.IntRange(min=0))
+def metering_quota(username, organisation, metric: str, per_day: int) -> None:
+    """Set a daily quota for one user or organisation (0 = no limit)."""
+    from sqlalchemy import select
+
+    from dashboard.metering import Metering
+    from dashboard.models import Organisation, User
+
+    if (username is None) == (organisation is None):
+        raise click.UsageError("give --user or --org")
+    m = Metering()
+    with m.sessions() as s:
+        if username:
+            row = s.scalar(select(User).where(User.username == username))
+        else:
+            row = s.scalar(select(Organisation).where(Organisation.name == organisation))
+    if row is None:
+        raise click.ClickException(f"no such {'user' if username else 'organisation'}")
+    m.set_quota("user" if username else "organisation", row.id, metric, per_day)
+    click.echo(f"daily {metric} quota for {username or organisation}: {per_day or 'no limit'}")
 
 
 @main.command("run")

@@ -109,15 +109,20 @@ def test_forbidden_combination(gateway):
 # --- geographic scope ----------------------------------------------------------------------------
 
 
-def test_scope_limits_areas(gateway):
+def test_scope_limits_finer_areas_but_keeps_comparison_figures(gateway):
     actor = make_actor("business", scope="PK601")
     whole = gateway.run_query(actor, make_query("households", level="tehsil"))
     assert whole.ok
     assert {r["tehsil_code"][:5] for r in whole.rows} == {"PK601"}
     outside = gateway.run_query(actor, make_query("households", level="tehsil", codes=["PK602T01"]))
     assert not outside.ok and "outside the area you may see" in outside.reason
-    bigger = gateway.run_query(actor, make_query("households", level="province"))
-    assert not bigger.ok and "larger than the area" in bigger.reason
+    # the national and provincial (and district) comparison figures stay available
+    provinces = gateway.run_query(actor, make_query("households", level="province"))
+    assert provinces.ok and len(provinces.rows) == 7
+    districts = gateway.run_query(actor, make_query("households", level="district"))
+    assert districts.ok and len(districts.rows) == 156
+    wide = gateway.run_query(make_actor("business", scope="PK6"), make_query("households", level="district"))
+    assert wide.ok and {r["district_code"][:3] for r in wide.rows} == {"PK6"}
 
 
 # --- what leaves the gateway ---------------------------------------------------------------------

@@ -53,8 +53,12 @@ def test_cubes_list_json_describes_cubes_dimensions_measures_and_tiers():
 def test_query_through_the_gateway_single_and_batch(cubes_store, monkeypatch, tmp_path):
     monkeypatch.setenv("NSER_DATA_DIR", str(cubes_store.root))
     runner = CliRunner()
-    q = {"cube": "households", "measures": ["households"], "dimensions": ["urban_rural"],
-         "geography": {"level": "province"}}
+    q = {
+        "cube": "households",
+        "measures": ["households"],
+        "dimensions": ["urban_rural"],
+        "geography": {"level": "province"},
+    }
     one = runner.invoke(main, ["query", "--tier", "public", json.dumps(q)])
     assert one.exit_code == 0, one.output
     answer = json.loads(one.stdout)
@@ -68,8 +72,17 @@ def test_query_through_the_gateway_single_and_batch(cubes_store, monkeypatch, tm
     lines = [json.loads(x) for x in many.stdout.splitlines()]
     assert [x["ok"] for x in lines] == [True, False]
     assert "too detailed" in lines[1]["reason"]
-    scoped = runner.invoke(main, ["query", "--tier", "business", "--scope", "PK601",
-                                  json.dumps(dict(q, geography={"level": "province"}))])
+    scoped = runner.invoke(
+        main,
+        [
+            "query",
+            "--tier",
+            "business",
+            "--scope",
+            "PK601",
+            json.dumps(dict(q, geography={"level": "tehsil", "codes": ["PK602T01"]})),
+        ],
+    )
     assert scoped.exit_code == 2 and not json.loads(scoped.stdout)["ok"]
 
 
@@ -81,3 +94,86 @@ def test_query_needs_exactly_one_source():
 def test_ptable_check_passes_on_the_shipped_table():
     result = CliRunner().invoke(main, ["cubes", "ptable", "--check"])
     assert result.exit_code == 0, result.output
+
+
+def test_orgs_users_and_audit_verify_from_the_command_line(data_dir):
+    runner = CliRunner()
+    r = runner.invoke(main, ["orgs", "add", "--name", "Punjab P&D", "--type", "provincial_government"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(main, ["orgs", "add", "--name", "Some NGO", "--type", "local_ngo"])
+    assert r.exit_code != 0 and "registration" in r.output
+    r = runner.invoke(
+        main,
+        [
+            "users",
+            "add",
+            "--username",
+            "amina",
+            "--name",
+            "Amina Khan",
+            "--org",
+            "Punjab P&D",
+            "--role",
+            "standard",
+            "--duty",
+            "dg_nser",
+            "--scope",
+            "PK6",
+            "--password-stdin",
+        ],
+        input="correct horse battery\n",
+    )
+    assert r.exit_code == 0, r.output
+    listed = json.loads(runner.invoke(main, ["users", "list", "--json"]).stdout)
+    assert (
+        listed[0]["username"] == "amina"
+        and listed[0]["duties"] == ["dg_nser"]
+        and listed[0]["scope"] == "PK6"
+    )
+    assert runner.invoke(main, ["users", "disable", "amina"]).exit_code == 0
+    assert json.loads(runner.invoke(main, ["users", "list", "--json"]).stdout)[0]["status"] == "disabled"
+    r = runner.invoke(
+        main, ["users", "reset-password", "amina", "--password-stdin"], input="another long secret\n"
+    )
+    assert r.exit_code == 0, r.output
+    ok = runner.invoke(main, ["audit", "verify"])
+    assert ok.exit_code == 0 and "chain intact" in ok.stdout
+    from sqlalchemy import text
+
+    from dashboard.store import engine
+
+    with engine().begin() as conn:
+        conn.execute(text("UPDATE audit_log SET username = 'mallory' WHERE seq = 2"))
+    broken = runner.invoke(main, ["audit", "verify"])
+    assert broken.exit_code == 1 and "row 2 was edited" in broken.stdout
+    out = data_dir / "audit.csv"
+    assert runner.invoke(main, ["audit", "export", str(out)]).exit_code == 0
+    assert out.read_text().count("\n") == 5  # header + org, user, disable, reset
+
+
+def test_rates_and_statement_from_the_command_line(data_dir, tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["rates", "set", "aggregate_cells", "private", "0.3"]).exit_code == 0
+    assert "0.30 PKR per cell" in runner.invoke(main, ["rates", "list"]).stdout
+    runner.invoke(
+        main, ["orgs", "add", "--name", "Acme", "--type", "private_business", "--registration-number", "X1"]
+    )
+    r = runner.invoke(
+        main,
+        [
+            "metering",
+            "statement",
+            "--org",
+            "Acme",
+            "--month",
+            "2026-11",
+            "--xlsx",
+            str(tmp_path / "s.xlsx"),
+            "--csv",
+            str(tmp_path / "s.csv"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "s.xlsx").exists() and (tmp_path / "s.csv").exists()
+    bad = runner.invoke(main, ["metering", "statement", "--org", "Acme", "--month", "November"])
+    assert bad.exit_code != 0 and "2026-11" in bad.output

@@ -1,0 +1,161 @@
+"""Tables of the app's relational store (SQLite by default, PostgreSQL in production).
+
+The warehouse stays in DuckDB and read-only; this store holds who may do what, what they did (the
+tamper-evident access log) and what it cost (the metering ledger). The schema is created and changed only
+by the Alembic migrations in ``dashboard/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organisation(Base):
+    """Levels 1–2 of the seed's organisational hierarchy: type of organisation and its name."""
+
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    org_type: Mapped[str] = mapped_column(String(40))
+    registration_body: Mapped[str | None] = mapped_column(String(200))
+    registration_number: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(400))
+    gratis: Mapped[str | None] = mapped_column(String(40))  # a gratis reason from governance.yaml, if any
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class User(Base):
+    """Levels 3–4: the user's location and name, with tier, record role, duties, scope and status."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    designation: Mapped[str | None] = mapped_column(String(200))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    location: Mapped[str | None] = mapped_column(String(40))  # geography code (district/tehsil) or city name
+    tier: Mapped[str] = mapped_column(String(20))  # business | mis
+    record_role: Mapped[str] = mapped_column(String(20), default="none")
+    duties: Mapped[list] = mapped_column(JSON, default=list)
+    scope: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | locked | disabled
+    password_hash: Mapped[str] = mapped_column(String(200))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+
+class LoginAttempt(Base):
+    """Failed and successful logins by address, for throttling."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class AuditHead(Base):
+    """One row: the sequence number and hash of the last access-log row. Locking it serialises writers."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """The access log (seed 8.2.3): append-only, each row's hash chained to the previous row's."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(
+        String(40)
+    )  # query | record_search | login | export | approval | admin …
+    outcome: Mapped[str] = mapped_column(
+        String(20)
+    )  # answered | refused | invalid | error | success | failure
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str | None] = mapped_column(String(80))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    tier: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str | None] = mapped_column(String(80))  # type of search or query, e.g. cube name
+    parameters: Mapped[str | None] = mapped_column(Text)  # canonical JSON of what was asked
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    cells: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(Text)
+    snapshot_id: Mapped[str | None] = mapped_column(String(80))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Rate(Base):
+    """Data metering rate per service and client type (seed 8.4), with its validity."""
+
+    __tablename__ = "rates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service: Mapped[str] = mapped_column(String(40))
+    client_type: Mapped[str] = mapped_column(String(20))
+    rate: Mapped[float] = mapped_column(Float)
+    valid_from: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    set_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class LedgerEntry(Base):
+    """One metered request: units × rate, or a gratis reason."""
+
+    __tablename__ = "ledger"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str | None] = mapped_column(String(80))
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    service: Mapped[str] = mapped_column(String(40))
+    units: Mapped[int] = mapped_column(Integer)
+    rate: Mapped[float] = mapped_column(Float)
+    amount: Mapped[float] = mapped_column(Float)
+    gratis: Mapped[str | None] = mapped_column(String(40))
+    audit_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Quota(Base):
+    """A daily limit for one user or organisation that overrides the defaults in governance.yaml."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "metric"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(20))  # user | organisation
+    subject_id: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(20))  # queries | cells | rows
+    per_day: Mapped[int] = mapped_column(Integer)  # 0 = unlimited

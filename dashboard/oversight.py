@@ -1,0 +1,123 @@
+"""Connects the gateway to governance: its events go to the access log and the ledger, its answers to quotas.
+
+``GovernanceSink`` writes each gateway event synchronously: the audit row first (if it cannot be written
+the gateway returns no data), then the ledger entry. ``QuotaGuard`` refuses a query when the user's or
+organisation's daily quota would be passed. ``actor_for`` turns a logged-in principal into the gateway's
+actor, carrying what metering needs.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cubes.events import DataMetered, QueryAudited
+from cubes.query import Actor
+from dashboard.accounts import Principal
+from dashboard.audit import AccessLog, Entry
+from dashboard.metering import Customer, Metering, QuotaExceeded
+
+
+def actor_for(principal: Principal | None, ip: str | None = None) -> Actor:
+    """The gateway actor for a logged-in user, or the anonymous public."""
+    if principal is None:
+        return Actor("public", user="anonymous", attributes={"ip": ip, "client_type": "private"})
+    return Actor(
+        principal.tier,
+        user=principal.username,
+        organisation=principal.organisation,
+        scope=principal.scope,
+        attributes={
+            "ip": ip,
+            "user_id": principal.user_id,
+            "organisation_id": principal.organisation_id,
+            "client_type": principal.client_type,
+            "gratis": principal.gratis,
+        },
+    )
+
+
+def customer_of(actor: Actor) -> Customer:
+    a = actor.attributes
+    return Customer(
+        a.get("user_id"),
+        actor.user,
+        a.get("organisation_id"),
+        actor.organisation,
+        a.get("client_type") or "private",
+        a.get("gratis"),
+        actor.tier,
+    )
+
+
+class GovernanceSink:
+    """The gateway's event sink in production: access log, then ledger."""
+
+    def __init__(self, log: AccessLog | None = None, metering: Metering | None = None):
+        self.log = log or AccessLog()
+        self.metering = metering or Metering(self.log.engine)
+        self._last = threading.local()
+
+    def emit(self, event) -> None:
+        if isinstance(event, QueryAudited):
+            self._last.seq = self.log.append(
+                Entry(
+                    kind="query",
+                    outcome=event.outcome,
+                    ip=event.ip,
+                    user_id=event.user_id,
+                    username=event.user,
+                    organisation=event.organisation,
+                    tier=event.tier,
+                    action=event.cube,
+                    parameters=event.query,
+                    rows=event.rows,
+                    cells=event.cells,
+                    reason=event.reason,
+                    snapshot_id=event.snapshot_id,
+                )
+            )
+        elif isinstance(event, DataMetered):
+            if event.user_id is None and event.organisation_id is None:
+                return  # the anonymous public is not metered
+            customer = Customer(
+                event.user_id,
+                event.user,
+                event.organisation_id,
+                event.organisation,
+                event.client_type or "private",
+                event.gratis,
+                event.tier,
+            )
+            self.metering.charge(
+                customer, event.service, event.cells, audit_seq=getattr(self._last, "seq", None)
+            )
+
+
+class QuotaGuard:
+    """Daily quotas for the gateway: ``check`` raises ``refusal`` when a limit would be passed."""
+
+    refusal = QuotaExceeded
+
+    def __init__(self, metering: Metering | None = None):
+        self.metering = metering or Metering()
+
+    def check(self, actor: Actor, cells: int = 0, rows: int = 0) -> None:
+        if actor.attributes.get("user_id") is None and actor.attributes.get("organisation_id") is None:
+            return  # the public has no account to count against; its shapes are limited instead
+        self.metering.check_quota(customer_of(actor), cells=cells, rows=rows)
+
+
+_GATEWAY = None
+_GATEWAY_LOCK = threading.Lock()
+
+
+def governed_gateway(store=None):
+    """The process-wide gateway with the access log, metering and quotas attached (app, API and CLI)."""
+    global _GATEWAY
+    from cubes.gateway import Gateway
+
+    with _GATEWAY_LOCK:
+        if _GATEWAY is None or (store is not None and _GATEWAY.store.root != store.root):
+            sink = GovernanceSink()
+            _GATEWAY = Gateway(store, events=sink, quota=QuotaGuard(sink.metering))
+        return _GATEWAY

@@ -1,0 +1,90 @@
+"""The app's relational store: an SQLAlchemy engine on SQLite (default) or PostgreSQL.
+
+``NSER_DATABASE_URL`` chooses the database (e.g. ``postgresql+psycopg://nser:…@127.0.0.1/nser``); without
+it the embedded default is ``$NSER_DATA_DIR/nser.sqlite``. The schema is created and upgraded by the
+Alembic migrations in ``dashboard/migrations`` (``upgrade()`` runs them; ``nser db upgrade`` too).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from data.snapshots import data_dir
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_lock = threading.Lock()
+
+
+def database_url() -> str:
+    url = os.environ.get("NSER_DATABASE_URL")
+    if url:
+        return url
+    root = data_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{root / 'nser.sqlite'}"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """An engine for the store; SQLite gets WAL, a busy timeout and write-locking transactions.
+
+    Every SQLite transaction starts with BEGIN IMMEDIATE, so two processes appending to the access log
+    queue for the lock instead of both reading the same chain head.
+    """
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    with _lock, engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def engine() -> Engine:
+    """The process-wide engine for the configured database, migrated on first use."""
+    return _engine_for(database_url())
+
+
+def sessions(bind: Engine | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=bind or engine(), expire_on_commit=False)

@@ -25,12 +25,13 @@ from pathlib import Path
 import duckdb
 
 from cubes.model import Cube, Model, load_model
-from cubes.rollups import FINE, RollupSpec, rollup_from_fine_sql, rollups_for
+from cubes.rollups import FINE, RollupSpec, rollup_from_fine_sql, rollups_for, with_country
 from data.snapshots import Snapshot, SnapshotStore
 from data.warehouse import memory_limit
 
 Progress = Callable[[str], None]
 GEO_COLUMNS = {
+    "national": ["country_code"],
     "province": ["province_code"],
     "division": ["province_code", "division_code"],
     "district": ["province_code", "division_code", "district_code"],
@@ -67,6 +68,8 @@ def aggregate_sql(
     conditions = [c for c in (cube.where, extra_where) if c]
     where = f"WHERE {' AND '.join(f'({c})' for c in conditions)}" if conditions else ""
     source = f"{source_prefix}{cube.source}"
+    if geo_level == "national":
+        source = with_country(source)
     counts = [(m.name, m.filter or "TRUE") for m in cube.count_measures()]
     mags = cube.magnitude_measures()
     if cube.unit == "household":

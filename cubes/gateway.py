@@ -34,7 +34,7 @@ from cubes.builder import aggregate_sql, cubes_path
 from cubes.events import DataMetered, EventSink, JsonlSink, QueryAudited
 from cubes.model import Cube, Model, load_model
 from cubes.query import Actor, Query, QueryError, parse_query
-from cubes.rollups import RollupSpec, choose_rollup, reaggregate_sql
+from cubes.rollups import NATIONAL_CODE, RollupSpec, choose_rollup, reaggregate_sql
 from data.snapshots import SnapshotStore
 
 TOTAL = "_total"
@@ -141,7 +141,12 @@ class Gateway:
                 info = json.loads(con.execute("SELECT summary FROM build_info").fetchone()[0])
                 self._data_members = {c: v.get("members", {}) for c, v in info["cubes"].items()}
                 self._max_size = int(info.get("max_household_size", 1))
-                self._areas = con.execute("SELECT level, code, name, parent_code FROM wh.geo_units").df()
+                # the whole country is one more area, above the provinces
+                self._areas = con.execute(
+                    f"SELECT 'national' AS level, '{NATIONAL_CODE}' AS code, 'Pakistan' AS name, NULL AS parent_code "
+                    f"UNION ALL SELECT level, code, name, CASE WHEN level = 'province' THEN '{NATIONAL_CODE}' "
+                    "ELSE parent_code END FROM wh.geo_units"
+                ).df()
                 self._parents = {
                     c: p
                     for c, p in zip(self._areas.code, self._areas.parent_code, strict=True)

@@ -249,6 +249,8 @@ def parse_cube(raw: dict, dims: dict[str, Dimension], geo: tuple[GeoLevel, ...],
             raise CubeError(f"{where}: person dimension {d!r} cannot be used in a household cube")
         _check_expression(f"{where} dimension {d}", dims[d].expression, source)
     for lv in geo:
+        if lv.name == "national":
+            continue  # a constant, added by the builder and the gateway
         if lv.column not in cat.tables[source].columns:
             raise CubeError(f"{where}: source {source!r} has no geography column {lv.column!r}")
     measures: dict[str, Measure] = {}

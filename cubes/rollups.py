@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from cubes.model import Cube, Model
 
 FINE = "fine"
+NATIONAL_COLUMN = "country_code"
+NATIONAL_CODE = "PK"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,8 @@ def reaggregate_sql(
         ]
     outer_keys = list(dict.fromkeys(_geo_prefix(geo_col) + [geo_col, *dims]))
     ok = ", ".join(outer_keys)
+    if geo_col == NATIONAL_COLUMN:
+        table = with_country(table)
     if not split:  # every dropped dimension is household-level: one level of sums is exact
         return f"SELECT {ok}, {', '.join(outer)} FROM {table} {where} GROUP BY {ok}"
     # A household split across person-level sub-cells: take the largest sub-cell first (lower bound).
@@ -154,8 +158,15 @@ def _top2(m: str) -> str:
 
 
 def _geo_prefix(geo_col: str) -> list[str]:
+    if geo_col == NATIONAL_COLUMN:
+        return []
     order = ["province_code", "division_code", "district_code", "tehsil_code"]
     return order[: order.index(geo_col)] if geo_col in order else order
+
+
+def with_country(table: str) -> str:
+    """A table or subquery with the constant national column added (the whole country is one area)."""
+    return f"(SELECT *, '{NATIONAL_CODE}' AS {NATIONAL_COLUMN} FROM {table})"
 
 
 def rollup_from_fine_sql(model: Model, cube: Cube, spec: RollupSpec, fine_table: str) -> str:

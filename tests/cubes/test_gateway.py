@@ -13,7 +13,7 @@ from cubes.gateway import Gateway
 from cubes.model import load_model
 from tests.conftest import make_actor, make_query
 
-LEVELS = ["province", "division", "district", "tehsil", "union_council"]
+LEVELS = ["national", "province", "division", "district", "tehsil", "union_council"]
 TIERS = ["public", "business", "mis"]
 INTERNAL = re.compile(
     r"^(n|k|h|s|c|t|lo|hi)__|record_key|pre_sdc|ckey|pcv|pvalue|household_id|member_id|cnic"

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -37,6 +38,11 @@ CHROMIUM_ARGS = [
 ]
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 NON_NETWORK_SCHEMES = {"data", "blob", "about"}
+# Matched by the Playwright driver itself (a regex, not a Python callable), so local requests never wait
+# for the Python thread: a test may block (time.sleep, a slow assertion) without stalling the page.
+FOREIGN_URL = re.compile(
+    r"^(?:https?|wss?)://(?!(?:127\.0\.0\.1|localhost|\[::1\])(?:[:/?#]|$))", re.IGNORECASE
+)
 
 
 def is_local(url: str) -> bool:
@@ -65,7 +71,7 @@ def page(browser):
     requests_seen: list[str] = []
     context.on("request", lambda request: requests_seen.append(request.url))
     # Nothing may leave the machine: abort anything not on loopback (it is still recorded above).
-    context.route(lambda url: not is_local(url), lambda route: route.abort("blockedbyclient"))
+    context.route(FOREIGN_URL, lambda route: route.abort("blockedbyclient"))
     pg = context.new_page()
     pg.requests_seen = requests_seen
     pg.set_default_timeout(30_000)

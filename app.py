@@ -1,48 +1,66 @@
-"""NSER Insight web app: ``create_app()`` wires Flask and Dash; ``server`` is the WSGI entry for gunicorn.
+"""NSER Insight web app: ``create_app()`` wires Flask (login, security), Dash pages and callbacks.
 
-For now the app shows which warehouse snapshot is current and its national household count; the
-pages, login and the cube gateway arrive with later issues.
+``server`` is the WSGI entry for gunicorn (``gunicorn -w 2 -b 127.0.0.1:8050 app:server``). Demo mode
+(``NSER_DEMO=1``, which ``nser run`` sets on the embedded default) seeds one user per tier and role.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dash
-from dash import html
+import diskcache
+from dash import DiskcacheManager
 
-from data.snapshots import SnapshotStore
-
-
-def _status() -> html.Div:
-    """Read the current snapshot's manifest on every page load, so a new snapshot shows at once."""
-    snap = SnapshotStore().current()
-    if snap is None:
-        return html.Div(
-            [html.H1("NSER Insight"), html.P("No warehouse snapshot yet: run `nser warehouse build`.")]
-        )
-    m = snap.manifest
-    return html.Main(
-        [
-            html.H1("NSER Insight"),
-            html.P("National Socio-Economic Registry — analytics and data-sharing portal"),
-            html.Dl(
-                [
-                    html.Dt("Snapshot"),
-                    html.Dd(snap.snapshot_id, id="snapshot-id"),
-                    html.Dt("As of"),
-                    html.Dd(m["as_of"], id="snapshot-as-of"),
-                    html.Dt("Households in the registry"),
-                    html.Dd(f"{m['households']:,}", id="national-households"),
-                ]
-            ),
-        ],
-        style={"fontFamily": "system-ui, sans-serif", "maxWidth": "40rem", "margin": "2rem auto"},
-    )
+ROOT = Path(__file__).resolve().parent
 
 
 def create_app() -> dash.Dash:
-    app = dash.Dash(__name__, title="NSER Insight", external_stylesheets=[], serve_locally=True)
-    app.layout = _status
+    from dashboard import pages, web
+    from dashboard.callbacks import register_all
+    from data.snapshots import data_dir
+    from layouts.shell import shell
+
+    cache_dir = data_dir() / "dash-cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    app = dash.Dash(
+        __name__,
+        title="NSER Insight",
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ROOT / "assets"),
+        external_stylesheets=[],
+        serve_locally=True,
+        compress=False,
+        suppress_callback_exceptions=True,
+        background_callback_manager=DiskcacheManager(diskcache.Cache(str(cache_dir))),
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    import layouts.admin  # noqa: F401  (each page registers itself)
+    import layouts.district  # noqa: F401
+    import layouts.explore  # noqa: F401
+    import layouts.home  # noqa: F401
+    import layouts.login  # noqa: F401
+
+    pages.install_guard()
+    register_all()
+    web.configure(app.server, app.csp_hashes)
+    app.layout = lambda: shell(web.current_principal(), web.csrf_token())
+    if web.demo_mode():
+        from dashboard.demo import seed
+
+        seed()
     return app
 
 
-server = create_app().server
+_app = None
+
+
+def __getattr__(name: str):
+    """``app.server`` is created on first use, so importing this module has no side effects."""
+    global _app
+    if name == "server":
+        if _app is None:
+            _app = create_app()
+        return _app.server
+    raise AttributeError(name)

@@ -294,7 +294,7 @@ class Gateway:
             if measure.is_magnitude and measure.type not in tier["magnitudes"]:
                 raise Refused(f"the measure {m} is not available at your access level")
         level = q.geo_level or self._default_level(actor)
-        lowest = cube.tiers[actor.tier].lowest_geography
+        lowest = self._lowest_geography(cube, actor.tier, q.dimensions)
         if model.geo_rank(level) > model.geo_rank(lowest):
             raise Refused(
                 f"{level.replace('_', ' ')} is too detailed for your access level; "
@@ -308,11 +308,20 @@ class Gateway:
                     "this combination of variables is not published at this level of geography; "
                     "choose other variables or a larger area"
                 )
-        areas = self._select_areas(actor, level, q.geo_codes)
+        areas = self._select_areas(actor, level, q.geo_codes, q.geo_within)
         cells = len(areas) * self._cells_per_area(q)
         if cells > tier["max_cells"]:
             raise Refused("the table would be too large; choose fewer areas or categories")
         return cube, level, areas
+
+    def _lowest_geography(self, cube: Cube, tier: str, dims: tuple[str, ...]) -> str:
+        """The cube's lowest geography for the tier, one step finer for plain counts where the tier allows it
+        (e.g. the public sees tehsil totals, each area only when it holds enough households)."""
+        lowest = cube.tiers[tier].lowest_geography
+        univariate = self.model.tier(tier).get("univariate_lowest_geography")
+        if not dims and univariate and self.model.geo_rank(univariate) > self.model.geo_rank(lowest):
+            return univariate
+        return lowest
 
     def _default_level(self, actor: Actor) -> str:
         if actor.scope is None:
@@ -336,7 +345,8 @@ class Gateway:
             hit = self._ancestor_cache[code] = frozenset(out)
         return hit
 
-    def _select_areas(self, actor: Actor, level: str, codes: tuple[str, ...] | None) -> list[str]:
+    def _select_areas(self, actor: Actor, level: str, codes: tuple[str, ...] | None,
+                      within: str | None = None) -> list[str]:
         """Areas at ``level`` shown to the actor.
 
         A scoped actor (say, one province) sees every area at the scope's own level and above — the
@@ -347,6 +357,13 @@ class Gateway:
             scope_level = self._level_of(actor.scope)
             if self.model.geo_rank(level) > self.model.geo_rank(scope_level):
                 at_level = [c for c in at_level if actor.scope in self._ancestors(c)]
+        if within is not None:
+            within_level = self._levels.get(within)
+            if within_level is None:
+                raise Refused("the area to look within is not a known area")
+            if self.model.geo_rank(level) < self.model.geo_rank(within_level):
+                raise Refused("the level of geography is larger than the area chosen; choose a finer level")
+            at_level = [c for c in at_level if within in self._ancestors(c)]
         if codes is None:
             return sorted(at_level)
         allowed = set(at_level)
@@ -509,6 +526,10 @@ class Gateway:
             else:
                 values[m], suppressed[m] = n.astype(np.int64), np.zeros(len(n), dtype=bool)
         hh = self._households(cells, base)
+        small_area = np.zeros(len(cells), dtype=bool)
+        if protected and self.model.geo_rank(level) > self.model.geo_rank(cube.tiers[actor.tier].lowest_geography):
+            # reached only through the plain-count allowance: whole areas below the size floor are hidden
+            small_area = cells[f"h__{base}"].to_numpy() < tier.get("min_area_households", 0)
         mag = policy["magnitude"]
         for m in q.measures:
             meas = cube.measures[m]
@@ -569,6 +590,8 @@ class Gateway:
                 values[m], suppressed[m] = np.round(v, 2), np.isnan(v)
         name_col = geo_col.replace("_code", "_name")
         columns = [geo_col, name_col, *q.dimensions, *q.measures]
+        for m in q.measures:
+            suppressed[m] = suppressed[m] | small_area
         # Build rows column-wise (per-cell DataFrame access costs ~0.03 ms a cell).
         geo_vals = cells[geo_col].tolist()
         dim_vals = {d: cells[d].tolist() for d in q.dimensions}

@@ -368,6 +368,8 @@ def load_model(directory: Path = CUBES_DIR) -> Model:
                 "threshold",
                 "household_threshold",
                 "rounding_base",
+                "univariate_lowest_geography",
+                "min_area_households",
                 "max_variables",
                 "max_cells",
                 "magnitudes",

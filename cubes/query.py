@@ -9,7 +9,8 @@ JSON form (see README, "Querying cubes")::
      "filters": {"gender": ["female"]},
      "totals": false}
 
-``geography.codes`` narrows the areas shown (default: every area the actor may see); ``filters`` keep
+``geography.codes`` narrows the areas shown (default: every area the actor may see), and
+``geography.within`` keeps the areas inside one larger area (e.g. the tehsils of a district); ``filters`` keep
 only some members of a dimension of the table. Both are applied **after** protection, so a rule that
 looks at the whole table cannot be dodged by filtering.
 """
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from cubes.model import Model
 
 _QUERY_KEYS = {"cube", "measures", "dimensions", "geography", "filters", "totals"}
-_GEO_KEYS = {"level", "codes"}
+_GEO_KEYS = {"level", "codes", "within"}
 
 
 class QueryError(ValueError):
@@ -36,6 +37,7 @@ class Query:
     dimensions: tuple[str, ...] = ()
     geo_level: str | None = None
     geo_codes: tuple[str, ...] | None = None
+    geo_within: str | None = None
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
     totals: bool = False
 
@@ -112,6 +114,11 @@ def parse_query(raw: dict | str, model: Model) -> Query:
         if level is None:
             raise QueryError("geography codes need a geography level")
         codes = _str_list("geography codes", geo["codes"])
+    within = geo.get("within")
+    if within is not None and (not isinstance(within, str) or not within):
+        raise QueryError("geography within must be one area code")
+    if within is not None and level is None:
+        raise QueryError("geography within needs a geography level")
     filters = raw.get("filters") or {}
     if not isinstance(filters, dict):
         raise QueryError("filters must be an object of dimension: [members]")
@@ -131,7 +138,7 @@ def parse_query(raw: dict | str, model: Model) -> Query:
     totals = raw.get("totals", False)
     if not isinstance(totals, bool):
         raise QueryError("totals must be true or false")
-    return Query(cube_name, measures, dims, level, codes, tuple(parsed_filters), totals)
+    return Query(cube_name, measures, dims, level, codes, within, tuple(parsed_filters), totals)
 
 
 @dataclass(frozen=True)

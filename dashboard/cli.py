@@ -595,15 +595,18 @@ def metering_quota(username, organisation, metric: str, per_day: int) -> None:
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8050, show_default=True)
-@click.option(
-    "--demo-households",
-    type=click.IntRange(min=1000),
-    default=DEMO_HOUSEHOLDS,
-    show_default=True,
-    help="Size of the demo warehouse generated when none exists yet.",
-)
-def run(host: str, port: int, demo_households: int) -> None:
-    """Serve the app; on first start, generate the demo warehouse."""
+@click.option("--demo-households", type=click.IntRange(min=1000), default=DEMO_HOUSEHOLDS, show_default=True,
+              help="Size of the demo warehouse generated when none exists yet.")
+@click.option("--demo/--no-demo", default=None,
+              help="Demo mode seeds demo users (default: on unless NSER_SECRET_KEY is set).")
+def run(host: str, port: int, demo_households: int, demo: bool | None) -> None:
+    """Serve the app; on first start, generate the demo warehouse and its cubes."""
+    import os
+
+    if demo is None:
+        demo = not os.environ.get("NSER_SECRET_KEY")
+    if demo:
+        os.environ["NSER_DEMO"] = "1"
     store = SnapshotStore()
     if store.current() is None:
         from data.warehouse import build_synthetic
@@ -618,6 +621,10 @@ def run(host: str, port: int, demo_households: int) -> None:
     from app import create_app
 
     app = create_app()
+    if demo:
+        from dashboard.demo import DEMO_PASSWORD, DEMO_USERS
+
+        _say("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(u[0] for u in DEMO_USERS))
     _say(f"NSER Insight on http://{host}:{port}/")
     app.run(host=host, port=port, debug=False)
 

@@ -159,3 +159,15 @@ class Quota(Base):
     subject_id: Mapped[int] = mapped_column(Integer)
     metric: Mapped[str] = mapped_column(String(20))  # queries | cells | rows
     per_day: Mapped[int] = mapped_column(Integer)  # 0 = unlimited
+
+
+class SavedView(Base):
+    """An explorer state a user saved under a name (the URL query string)."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    search: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,179 @@
+"""District dashboard callbacks: every section's query is defined once, for its chart and its download."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
+
+from dashboard.answers import ask, to_csv, to_xlsx
+from data import geography
+from layouts import components, figures, ids
+
+
+def province_of(district: str) -> str | None:
+    d = geography.districts().set_index("district_code")
+    return d.loc[district, "province_code"] if district in d.index else None
+
+
+def section_queries(district: str) -> dict[str, dict]:
+    """The gateway query behind each section of a district's dashboard."""
+    geo = {"level": "district", "codes": [district]}
+    return {
+        "pmt": {"cube": "households", "measures": ["households"], "dimensions": ["pmt_band"], "geography": geo},
+        "beneficiaries": {"cube": "persons", "measures": ["beneficiaries"], "dimensions": ["gender", "age_group"],
+                          "geography": geo},
+        "education": {"cube": "persons", "measures": ["literacy_rate", "enrolment_rate"], "dimensions": ["gender"],
+                      "geography": geo},
+        "disability": {"cube": "disability", "measures": ["persons_with_disability"],
+                       "dimensions": ["disability_type"], "geography": geo},
+        "cct": {"cube": "education_cct", "measures": ["enrolments"], "dimensions": ["quarter", "cct_level"],
+                "geography": geo},
+        "dwelling": {"cube": "households", "measures": ["households"], "dimensions": ["dwelling_structure", "toilet"],
+                     "geography": geo},
+        "assets": {"cube": "households", "measures": ["households", "households_with_refrigerator",
+                                                       "households_with_television", "households_with_motorcycle",
+                                                       "households_with_car", "households_with_livestock"],
+                   "geography": geo},
+        "tehsils": {"cube": "households", "measures": ["households", "share_at_or_below_cutoff",
+                                                        "share_beneficiary"],
+                    "geography": {"level": "tehsil", "within": district}},
+    }
+
+
+def run_section(key: str, district: str):
+    return ask(section_queries(district)[key])
+
+
+ASSET_LABELS = {"households_with_refrigerator": "Refrigerator", "households_with_television": "Television",
+                "households_with_motorcycle": "Motorcycle", "households_with_car": "Car",
+                "households_with_livestock": "Livestock"}
+
+
+def figure_for(key: str, result):
+    if not result.ok:
+        return figures.empty(result.reason)
+    rows = result.rows
+    if key == "pmt":
+        return figures.bar(rows, "pmt_band", "households")
+    if key == "beneficiaries":
+        fig = figures.pyramid(rows, "beneficiaries")
+        fig.add_annotation(text="Kafaalat goes to ever-married women", showarrow=False, x=1, y=-0.12,
+                           xref="paper", yref="paper", xanchor="right", font=dict(size=11))
+        return fig
+    if key == "education":
+        long = [{"gender": r["gender"], "measure": m, "value": r[m]} for r in rows
+                for m in ("literacy_rate", "enrolment_rate")]
+        for r in long:
+            r["measure"] = {"literacy_rate": "Literacy (10+)", "enrolment_rate": "Enrolled (5–16)"}[r["measure"]]
+        return figures.bar(long, "measure", "value", series="gender", unit="%")
+    if key == "disability":
+        return figures.bar([r for r in rows if r["disability_type"] != "none"], "disability_type",
+                           "persons_with_disability", horizontal=True)
+    if key == "cct":
+        return figures.bar(rows, "quarter", "enrolments", series="cct_level", stacked=True)
+    if key == "dwelling":
+        return figures.bar(rows, "dwelling_structure", "households", series="toilet", stacked=True)
+    if key == "assets":
+        r = rows[0]
+        total = r["households"]
+        shares = [{"asset": ASSET_LABELS[m], "share": None if r[m] is None or not total else round(100 * r[m] / total, 1)}
+                  for m in ASSET_LABELS]
+        return figures.bar(shares, "asset", "share", unit="%")
+    return figures.empty("")
+
+
+def tehsil_table(result) -> html.Div:
+    if not result.ok:
+        return components.refusal(result.reason)
+    head = html.Thead(html.Tr([html.Th("Tehsil"), html.Th("Households", className="text-end"),
+                               html.Th("≤ cut-off", className="text-end"), html.Th("Beneficiary", className="text-end")]))
+    body = html.Tbody([html.Tr([
+        html.Td(r["tehsil_name"]), html.Td(components.fmt(r["households"]), className="text-end"),
+        html.Td(components.fmt(r["share_at_or_below_cutoff"], "share"), className="text-end"),
+        html.Td(components.fmt(r["share_beneficiary"], "share"), className="text-end")]) for r in result.rows])
+    note = html.Small("Tehsils with fewer than 1,000 registered households are not shown separately (x).",
+                      className="text-body-secondary")
+    return html.Div([dbc.Table([head, body], size="sm", striped=True, responsive=True, className="mb-1"), note])
+
+
+def comparison_cards(district: str):
+    province = province_of(district)
+    levels = [("district", [district]), ("province", [province]), ("national", None)]
+    out = {}
+    for level, codes in levels:
+        geo = {"level": level, **({"codes": codes} if codes else {})}
+        hh = ask({"cube": "households", "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
+                  "geography": geo})
+        pp = ask({"cube": "persons", "measures": ["persons", "beneficiaries", "literacy_rate",
+                                                  "disability_prevalence"], "geography": geo})
+        out[level] = (hh, pp)
+    hh, pp = out["district"]
+    if not (hh.ok and pp.ok):
+        return [components.refusal(hh.reason or pp.reason)], hh
+
+    def compare(cube_index: int, measure: str) -> str:
+        parts = []
+        for level, label in (("province", "province"), ("national", "Pakistan")):
+            res = out[level][cube_index]
+            value = res.rows[0][measure] if res.ok and res.rows else None
+            parts.append(f"{label} {components.fmt(value, 'share')}")
+        return " · ".join(parts)
+
+    h, p = hh.rows[0], pp.rows[0]
+    cards = [
+        components.headline("Households", components.fmt(h["households"]), f"{components.fmt(p['persons'])} persons",
+                            "house"),
+        components.headline("At or below cut-off", components.fmt(h["share_at_or_below_cutoff"], "share"),
+                            compare(0, "share_at_or_below_cutoff"), "graph-down"),
+        components.headline("Beneficiary households", components.fmt(h["share_beneficiary"], "share"),
+                            f"{components.fmt(p['beneficiaries'])} women · " + compare(0, "share_beneficiary"),
+                            "cash-coin"),
+        components.headline("Literacy (10+)", components.fmt(p["literacy_rate"], "share"), compare(1, "literacy_rate"),
+                            "book"),
+        components.headline("Disability", components.fmt(p["disability_prevalence"], "share"),
+                            compare(1, "disability_prevalence"), "universal-access"),
+    ]
+    return cards, hh
+
+
+SECTION_KEYS = ("pmt", "beneficiaries", "education", "disability", "cct", "dwelling", "assets")
+
+
+@callback(
+    Output(ids.DISTRICT_CARDS, "children"),
+    Output(ids.DISTRICT_PROVENANCE, "children"),
+    *[Output({"type": "district-graph", "section": k}, "figure") for k in SECTION_KEYS],
+    Output("district-tehsils", "children"),
+    Input(ids.DISTRICT_CODE, "data"),
+)
+def district_dashboard(district: str):
+    if not isinstance(district, str) or province_of(district) is None:
+        empty = figures.empty("Unknown district")
+        return [components.refusal("Unknown district.")], None, *[empty] * len(SECTION_KEYS), None
+    cards, base = comparison_cards(district)
+    prov = components.provenance(base.as_of, base.snapshot_id, base.tier != "mis")
+    figs = [figure_for(k, run_section(k, district)) for k in SECTION_KEYS]
+    return cards, prov, *figs, tehsil_table(run_section("tehsils", district))
+
+
+@callback(
+    Output(ids.DISTRICT_DOWNLOAD, "data"),
+    Input({"type": "download-csv", "section": ALL}, "n_clicks"),
+    Input({"type": "download-xlsx", "section": ALL}, "n_clicks"),
+    State(ids.DISTRICT_CODE, "data"),
+    prevent_initial_call=True,
+)
+def download(_csv, _xlsx, district: str):
+    trigger = ctx.triggered_id
+    if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
+        return no_update
+    key = trigger["section"]
+    if key not in section_queries(district or "") or province_of(district or "") is None:
+        return no_update
+    result = run_section(key, district)
+    if not result.ok:
+        return no_update
+    name = f"nser-{district}-{key}-{result.as_of}"
+    if trigger["type"] == "download-csv":
+        return dcc.send_string(to_csv(result), f"{name}.csv")
+    return dcc.send_bytes(to_xlsx(result), f"{name}.xlsx")

@@ -1,0 +1,59 @@
+"""Demo mode: seed one user per tier and record role, with the credentials printed in the README.
+
+Only when NSER_DEMO=1; outside demo mode users come from `nser users add` and the MIS admin page.
+"""
+
+from __future__ import annotations
+
+from dashboard.accounts import AccountError, Accounts
+
+DEMO_PASSWORD = "nser-demo-2026"
+DEMO_ORGS = [
+    ("BISP NSER MIS Wing", "bisp", None),
+    ("Planning & Development Board Punjab", "provincial_government", None),
+    ("Pakistan Institute of Development Economics", "educational_research", "HEC-PIDE-0001"),
+]
+# username, full name, organisation, tier, record role, duties, scope
+DEMO_USERS = [
+    ("mis", "Sana Mirza (MIS analyst)", "BISP NSER MIS Wing", "mis", "power", ["dg_nser"], None),
+    ("dg", "Director General NSER", "BISP NSER MIS Wing", "mis", "power", ["dg_nser"], None),
+    ("planner", "Usman Tariq (planner)", "Planning & Development Board Punjab", "business", "none", [], None),
+    (
+        "planner_punjab",
+        "Ayesha Malik (Punjab planner)",
+        "Planning & Development Board Punjab",
+        "business",
+        "basic",
+        [],
+        "PK6",
+    ),
+    (
+        "researcher",
+        "Kamran Shah (researcher)",
+        "Pakistan Institute of Development Economics",
+        "business",
+        "standard",
+        [],
+        None,
+    ),
+]
+
+
+def seed(accounts: Accounts | None = None) -> list[str]:
+    """Create the demo organisations and users if they are missing; returns the usernames created."""
+    accounts = accounts or Accounts()
+    existing_orgs = {o.name for o in accounts.organisations()}
+    for name, kind, reg in DEMO_ORGS:
+        if name not in existing_orgs:
+            accounts.add_organisation(name, kind, registration_number=reg, actor="demo")
+    existing = {u.username for u, _ in accounts.users()}
+    created = []
+    for username, full, org, tier, role, duties, scope in DEMO_USERS:
+        if username in existing:
+            continue
+        try:
+            accounts.add_user(username, full, org, DEMO_PASSWORD, tier, role, duties, scope, actor="demo")
+            created.append(username)
+        except AccountError:
+            continue
+    return created

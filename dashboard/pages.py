@@ -1,0 +1,54 @@
+"""One guard for every page: each page declares its tier when it registers; this enforces it.
+
+The guard wraps every page's layout, so a page module stays a plain layout. Pages that forget to
+declare a tier are treated as MIS-only (deny by default). Callbacks authorize on their own, on the
+server, because Dash callbacks can be called without the page.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+from flask import session
+
+from dashboard.web import csrf_token, current_principal
+
+RANK = {"public": 0, "business": 1, "mis": 2}
+
+
+def allowed(page_tier: str, actor_tier: str) -> bool:
+    return RANK.get(actor_tier, 0) >= RANK.get(page_tier, RANK["mis"])
+
+
+def _guarded(page: dict):
+    inner = page.get("layout") or sys.modules[page["module"]].layout
+    tier = page.get("tier", "mis")
+    path = page.get("path", "/")
+
+    def layout(**kwargs):
+        principal = current_principal()
+        have = "public" if principal is None else principal.tier
+        if not allowed(tier, have):
+            if principal is None:
+                return html.Div([dcc.Location(id="guard-redirect", href=f"/login?next={path}", refresh=True),
+                                 html.P("Please log in to see this page.")])
+            return dbc.Alert("Your account does not give access to this page.", color="warning", className="mt-3")
+        kwargs.pop("csrf", None)
+        kwargs.pop("mis", None)
+        extra = {"csrf": csrf_token(), "mis": have == "mis"}
+        if page.get("module", "").endswith(".login"):
+            extra["error"] = session.pop("login_error", None)
+        return inner(**kwargs, **extra) if callable(inner) else inner
+
+    return layout
+
+
+def install_guard() -> None:
+    for page in dash.page_registry.values():
+        if not getattr(page.get("layout"), "_nser_guarded", False):
+            guarded = _guarded(page)
+            guarded._nser_guarded = True  # type: ignore[attr-defined]
+            page["layout"] = guarded

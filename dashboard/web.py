@@ -1,0 +1,244 @@
+"""The Flask side of the app: sessions and login, CSRF, security headers, error pages, compression.
+
+Dash callbacks are public POST endpoints, so nothing here trusts the browser for who the user is: the
+actor of every callback comes from the server-side session (``current_actor``), and the gateway decides
+what that actor may see.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+import flask
+import flask_login
+from flask import Flask, abort, redirect, request, session
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException
+
+from cubes.query import Actor
+from dashboard.accounts import Accounts, LoginRefused, Principal
+from dashboard.audit import AccessLog, Entry
+from dashboard.oversight import actor_for
+from data.snapshots import data_dir
+
+log = logging.getLogger(__name__)
+CSRF_FIELD = "csrf_token"
+
+
+class SessionUser(flask_login.UserMixin):
+    """What flask-login keeps for a logged-in user: the principal, refreshed from the store per request."""
+
+    def __init__(self, principal: Principal):
+        self.principal = principal
+
+    def get_id(self) -> str:
+        return self.principal.username
+
+
+def demo_mode() -> bool:
+    return os.environ.get("NSER_DEMO", "").lower() in ("1", "true", "yes")
+
+
+def secret_key() -> str:
+    """``NSER_SECRET_KEY`` (required outside demo mode); in demo mode a key kept in the data directory."""
+    key = os.environ.get("NSER_SECRET_KEY")
+    if key:
+        return key
+    if not demo_mode():
+        raise RuntimeError(
+            "NSER_SECRET_KEY must be set outside demo mode (NSER_DEMO=1); "
+            "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    path = data_dir() / "secrets" / "flask.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+    return path.read_text().strip()
+
+
+def client_ip() -> str | None:
+    """The client's address (the first X-Forwarded-For hop only when NSER_TRUST_PROXY=1)."""
+    if os.environ.get("NSER_TRUST_PROXY") == "1" and request.headers.get("X-Forwarded-For"):
+        return request.headers["X-Forwarded-For"].split(",")[0].strip()
+    return request.remote_addr
+
+
+def current_principal() -> Principal | None:
+    user = flask_login.current_user
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user.principal
+
+
+def current_actor() -> Actor:
+    """The gateway actor of this request, from the server-side session only."""
+    return actor_for(current_principal(), ip=client_ip() if flask.has_request_context() else None)
+
+
+def csrf_token() -> str:
+    if CSRF_FIELD not in session:
+        session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return session[CSRF_FIELD]
+
+
+def _check_csrf() -> None:
+    """Every state-changing request that is not a Dash callback must carry the session's CSRF token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    path = request.path
+    if path.startswith("/_dash-") or path.startswith("/_reload-hash"):
+        return  # Dash callbacks: JSON POSTs, never state-changing in this app beyond their own checks
+    sent = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get(CSRF_FIELD, "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        abort(
+            400, description="the form expired or did not come from this site; reload the page and try again"
+        )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect within this site after login."""
+    if not target:
+        return "/"
+    parts = urlparse(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def security_headers(response: flask.Response, script_hashes: list[str]) -> flask.Response:
+    csp = "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self' " + " ".join(script_hashes),
+            "style-src 'self' 'unsafe-inline'",  # Dash and Plotly set inline styles on elements
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "object-src 'none'",
+        ]
+    )
+    response.headers.setdefault("Content-Security-Policy", csp)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    return response
+
+
+def configure(server: Flask, script_hashes_fn) -> None:
+    """Sessions, login, CSRF, headers and error pages on the Flask server behind Dash."""
+    server.config.update(
+        SECRET_KEY=secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        # Secure cookies (HTTPS only) except in demo mode, which serves plain http on 127.0.0.1
+        SESSION_COOKIE_SECURE=not demo_mode(),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=not demo_mode(),
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "application/javascript",
+            "application/json",
+            "text/javascript",
+            "application/geo+json",
+        ],
+        COMPRESS_MIN_SIZE=1024,
+    )
+    from flask_compress import Compress
+
+    Compress(server)
+    manager = flask_login.LoginManager()
+    manager.init_app(server)
+    manager.login_view = "/login"
+    accounts = Accounts()
+
+    @manager.user_loader
+    def _load(username: str):
+        principal = accounts.get(username)  # None when disabled or locked since login
+        return SessionUser(principal) if principal else None
+
+    hashes: list[str] = []
+
+    @server.before_request
+    def _before() -> None:
+        _check_csrf()
+
+    @server.after_request
+    def _after(response):
+        if not hashes:
+            hashes.extend(script_hashes_fn())
+        return security_headers(response, hashes)
+
+    @server.post("/auth/login")
+    def _login():
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        target = _safe_next(request.form.get("next"))
+        try:
+            principal = accounts.authenticate(username, password, ip=client_ip())
+        except LoginRefused as exc:
+            session["login_error"] = str(exc)
+            return redirect(f"/login?next={target}", code=303)
+        session.clear()  # no session fixation: a fresh session after login
+        flask_login.login_user(SessionUser(principal))
+        csrf_token()
+        return redirect(target, code=303)
+
+    @server.post("/auth/logout")
+    def _logout():
+        principal = current_principal()
+        flask_login.logout_user()
+        session.clear()
+        if principal is not None:
+            AccessLog().append(
+                Entry(
+                    kind="logout",
+                    outcome="success",
+                    ip=client_ip(),
+                    user_id=principal.user_id,
+                    username=principal.username,
+                    organisation=principal.organisation,
+                )
+            )
+        return redirect("/", code=303)
+
+    @server.get("/healthz")
+    def _health():
+        return {"ok": True}
+
+    @server.errorhandler(Exception)
+    def _error(exc):
+        if isinstance(exc, HTTPException):
+            code, message = exc.code or 500, exc.description or exc.name
+        else:
+            log.exception("unhandled error")
+            code, message = 500, "Something went wrong on our side. The error was logged; please try again."
+        body = (
+            f"<!doctype html><html lang='en'><head><title>NSER Insight</title>"
+            f"<link rel='stylesheet' href='/assets/vendor/bootstrap/bootstrap.min.css'></head>"
+            f"<body class='container py-5'><h1 class='h4'>{code}</h1><p>{escape(message)}</p>"
+            f"<p><a href='/'>Back to NSER Insight</a></p></body></html>"
+        )
+        return flask.Response(body, status=code, mimetype="text/html")
+
+
+ROOT = Path(__file__).resolve().parents[1]

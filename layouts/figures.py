@@ -1,0 +1,114 @@
+"""Figures from gateway results: pure functions, plotly.graph_objects only (fast), no data access here."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from cubes.model import load_model
+
+PALETTE = ["#0b6e4f", "#3a86c8", "#f4a259", "#bc4b51", "#8e7dbe", "#5b8e7d", "#e9c46a", "#264653", "#9c6644"]
+MAP_CREDIT = "© OpenStreetMap contributors"
+
+
+def label(dim: str, code: str) -> str:
+    """A member's label (codes stay the values; labels are what people read)."""
+    if code == "_total":
+        return "Total"
+    dimension = load_model().dimensions.get(dim)
+    if dimension is None or dimension.members is None:
+        return code
+    for m in dimension.members:
+        if m.code == code:
+            return m.label
+    return code
+
+
+def _in_member_order(rows: list[dict], dims: list[str]) -> list[dict]:
+    """Rows ordered as the classification lists its members (PMT bands low to high, ages young to old)."""
+    model = load_model()
+    keys = []
+    for d in dims:
+        dim = model.dimensions.get(d)
+        if dim is not None and dim.members is not None:
+            order = {m.code: i for i, m in enumerate(dim.members)}
+            keys.append(lambda r, d=d, order=order: order.get(r[d], len(order)))
+    if not keys:
+        return rows
+    return sorted(rows, key=lambda r: tuple(k(r) for k in keys))
+
+
+def _layout(fig: go.Figure, title: str | None = None, height: int = 320) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      template="plotly_white", font=dict(family="system-ui, sans-serif", size=12),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    return fig
+
+
+def empty(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, height=200)
+
+
+def bar(rows: list[dict], category: str, measure: str, series: str | None = None, stacked: bool = False,
+        horizontal: bool = False, title: str | None = None, unit: str = "") -> go.Figure:
+    """Bars of one measure by a category, optionally one series per member of a second dimension."""
+    fig = go.Figure()
+    rows = _in_member_order(rows, [c for c in (category, series) if c])
+    groups = [None] if series is None else list(dict.fromkeys(r[series] for r in rows))
+    for i, g in enumerate(groups):
+        sub = [r for r in rows if series is None or r[series] == g]
+        xs = [label(category, r[category]) if category in load_model().dimensions else r.get(category.replace(
+            "_code", "_name")) or r[category] for r in sub]
+        ys = [r[measure] for r in sub]
+        text = ["x" if y is None else None for y in ys]
+        kwargs = dict(name=label(series, g) if series else measure, marker_color=PALETTE[i % len(PALETTE)],
+                      text=text, textposition="outside", hovertemplate="%{y:,}" + unit + "<extra>%{fullData.name}</extra>")
+        if horizontal:
+            fig.add_trace(go.Bar(y=xs, x=ys, orientation="h", **{**kwargs, "hovertemplate": "%{x:,}" + unit}))
+        else:
+            fig.add_trace(go.Bar(x=xs, y=ys, **kwargs))
+    fig.update_layout(barmode="stack" if stacked else "group", showlegend=series is not None)
+    return _layout(fig, title)
+
+
+def pyramid(rows: list[dict], measure: str, age: str = "age_group", sex: str = "gender",
+            title: str | None = None) -> go.Figure:
+    """Population pyramid: men to the left, women to the right."""
+    ages = [m.code for m in load_model().dimensions[age].members]
+    by = {(r[age], r[sex]): r[measure] for r in rows}
+    fig = go.Figure()
+    for s, sign, color in (("male", -1, PALETTE[1]), ("female", 1, PALETTE[3])):
+        vals = [by.get((a, s)) for a in ages]
+        fig.add_trace(go.Bar(y=[label(age, a) for a in ages], x=[None if v is None else sign * v for v in vals],
+                             orientation="h", name=label(sex, s), marker_color=color,
+                             customdata=vals, hovertemplate="%{customdata:,}<extra>%{fullData.name}</extra>"))
+    fig.update_layout(barmode="relative", bargap=0.1)
+    fig.update_xaxes(tickformat=",", title=None)
+    return _layout(fig, title)
+
+
+def choropleth(rows: list[dict], code_col: str, measure: str, geojson_url: str, title: str | None = None,
+               unit: str = "", colorscale: str = "YlGnBu", height: int = 480) -> go.Figure:
+    """A choropleth drawn from the app's own shapes (no tiles, no topojson download)."""
+    name_col = code_col.replace("_code", "_name")
+    codes = [r[code_col] for r in rows]
+    values = [r[measure] for r in rows]
+    names = [r.get(name_col) or c for r, c in zip(rows, codes, strict=True)]
+    shown = ["x (suppressed)" if v is None else f"{v:,.1f}{unit}" if isinstance(v, float) else f"{v:,}{unit}"
+             for v in values]
+    fig = go.Figure(go.Choropleth(
+        geojson=geojson_url, featureidkey="id", locations=codes, z=[None if v is None else v for v in values],
+        colorscale=colorscale, marker_line_color="white", marker_line_width=0.5,
+        customdata=list(zip(names, shown, strict=True)),
+        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
+        colorbar=dict(title=dict(text=unit.strip() or None), thickness=12, len=0.7),
+    ))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
+    fig.add_annotation(text=MAP_CREDIT, showarrow=False, x=0, y=0, xref="paper", yref="paper", font=dict(size=10),
+                       xanchor="left", yanchor="bottom")
+    fig = _layout(fig, title, height)
+    fig.update_layout(margin=dict(l=0, r=0, t=30 if title else 0, b=0), clickmode="event")
+    return fig

@@ -1,0 +1,58 @@
+"""Component ids shared by pages (layouts/) and their callbacks (dashboard/callbacks/)."""
+
+# shell
+URL = "url"
+USER_BADGE = "user-badge"
+
+# home
+HOME_CARDS = "home-cards"
+HOME_MAP = "home-map"
+HOME_MAP_LEVEL = "home-map-level"
+HOME_MAP_MEASURE = "home-map-measure"
+HOME_SEARCH = "home-district-search"
+HOME_PROVENANCE = "home-provenance"
+HOME_NAV = "home-nav"
+
+# district
+DISTRICT_CODE = "district-code"
+DISTRICT_CARDS = "district-cards"
+DISTRICT_PROVENANCE = "district-provenance"
+DISTRICT_DOWNLOAD = "district-download"
+DISTRICT_SECTIONS = ("pmt", "beneficiaries", "disability", "education", "cct", "dwelling", "assets", "tehsils")
+
+# explorer
+EX_URL = "ex-url"
+EX_CUBE = "ex-cube"
+EX_MEASURES = "ex-measures"
+EX_DIMS = "ex-dims"
+EX_LEVEL = "ex-level"
+EX_PROVINCE = "ex-province"
+EX_DISTRICT = "ex-district"
+EX_TEHSIL = "ex-tehsil"
+EX_FILTERS = "ex-filters"
+EX_CHART = "ex-chart"
+EX_TOTALS = "ex-totals"
+EX_GRAPH = "ex-graph"
+EX_TABLE = "ex-table"
+EX_MESSAGE = "ex-message"
+EX_PROVENANCE = "ex-provenance"
+EX_URL_STATE = "ex-url-state"
+EX_QUICK = "ex-quick"
+EX_EXPORT_CSV = "ex-export-csv"
+EX_EXPORT_XLSX = "ex-export-xlsx"
+EX_DOWNLOAD = "ex-download"
+EX_PROGRESS = "ex-progress"
+EX_VIEW_NAME = "ex-view-name"
+EX_SAVE_VIEW = "ex-save-view"
+EX_SAVED = "ex-saved-views"
+
+# admin
+AD_USERS = "admin-users"
+AD_AUDIT = "admin-audit"
+AD_VERIFY = "admin-verify"
+AD_VERIFY_OUT = "admin-verify-out"
+AD_STATEMENT_ORG = "admin-statement-org"
+AD_STATEMENT_MONTH = "admin-statement-month"
+AD_STATEMENT = "admin-statement"
+AD_NEW_USER = "admin-new-user"
+AD_NEW_USER_OUT = "admin-new-user-out"

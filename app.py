@@ -50,6 +50,9 @@ def create_app() -> dash.Dash:
         from dashboard.demo import seed
 
         seed()
+    # Dash registers its script paths when it first renders the index page; with several gunicorn
+    # workers a worker that never rendered it refuses those scripts. Render it once per worker now.
+    app.server.test_client().get("/")
     return app
 
 

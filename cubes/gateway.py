@@ -345,8 +345,9 @@ class Gateway:
             hit = self._ancestor_cache[code] = frozenset(out)
         return hit
 
-    def _select_areas(self, actor: Actor, level: str, codes: tuple[str, ...] | None,
-                      within: str | None = None) -> list[str]:
+    def _select_areas(
+        self, actor: Actor, level: str, codes: tuple[str, ...] | None, within: str | None = None
+    ) -> list[str]:
         """Areas at ``level`` shown to the actor.
 
         A scoped actor (say, one province) sees every area at the scope's own level and above — the
@@ -527,7 +528,9 @@ class Gateway:
                 values[m], suppressed[m] = n.astype(np.int64), np.zeros(len(n), dtype=bool)
         hh = self._households(cells, base)
         small_area = np.zeros(len(cells), dtype=bool)
-        if protected and self.model.geo_rank(level) > self.model.geo_rank(cube.tiers[actor.tier].lowest_geography):
+        if protected and self.model.geo_rank(level) > self.model.geo_rank(
+            cube.tiers[actor.tier].lowest_geography
+        ):
             # reached only through the plain-count allowance: whole areas below the size floor are hidden
             small_area = cells[f"h__{base}"].to_numpy() < tier.get("min_area_households", 0)
         mag = policy["magnitude"]

@@ -54,6 +54,7 @@ class Query:
                 "geography": {
                     "level": self.geo_level,
                     "codes": sorted(self.geo_codes) if self.geo_codes else None,
+                    **({"within": self.geo_within} if self.geo_within else {}),
                 },
                 "filters": {k: sorted(v) for k, v in sorted(self.filters)},
                 "totals": self.totals,

@@ -32,6 +32,7 @@ def to_xlsx(result: Result) -> bytes:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         result_frame(result).to_excel(xl, sheet_name="data", index=False)
-        pd.DataFrame({"note": [f"Registry as of {result.as_of}", f"Snapshot {result.snapshot_id}", *result.notes]}
-                     ).to_excel(xl, sheet_name="about", index=False)
+        pd.DataFrame(
+            {"note": [f"Registry as of {result.as_of}", f"Snapshot {result.snapshot_id}", *result.notes]}
+        ).to_excel(xl, sheet_name="about", index=False)
     return buf.getvalue()

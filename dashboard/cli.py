@@ -595,18 +595,36 @@ def metering_quota(username, organisation, metric: str, per_day: int) -> None:
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8050, show_default=True)
-@click.option("--demo-households", type=click.IntRange(min=1000), default=DEMO_HOUSEHOLDS, show_default=True,
-              help="Size of the demo warehouse generated when none exists yet.")
-@click.option("--demo/--no-demo", default=None,
-              help="Demo mode seeds demo users (default: on unless NSER_SECRET_KEY is set).")
-def run(host: str, port: int, demo_households: int, demo: bool | None) -> None:
-    """Serve the app; on first start, generate the demo warehouse and its cubes."""
+@click.option(
+    "--demo-households",
+    type=click.IntRange(min=1000),
+    default=DEMO_HOUSEHOLDS,
+    show_default=True,
+    help="Size of the demo warehouse generated when none exists yet.",
+)
+@click.option(
+    "--demo/--no-demo",
+    default=None,
+    help="Demo mode seeds demo users (default: on unless NSER_SECRET_KEY is set).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=2,
+    show_default=True,
+    help="gunicorn worker processes (each answers requests in 4 threads).",
+)
+def run(host: str, port: int, demo_households: int, demo: bool | None, workers: int) -> None:
+    """Serve the app under gunicorn; on first start, generate the demo warehouse and its cubes."""
     import os
+    import sys
 
     if demo is None:
         demo = not os.environ.get("NSER_SECRET_KEY")
     if demo:
         os.environ["NSER_DEMO"] = "1"
+    elif not os.environ.get("NSER_SECRET_KEY"):
+        raise click.ClickException("--no-demo needs NSER_SECRET_KEY (see the README's deployment notes)")
     store = SnapshotStore()
     if store.current() is None:
         from data.warehouse import build_synthetic
@@ -618,15 +636,29 @@ def run(host: str, port: int, demo_households: int, demo: bool | None) -> None:
     if not cubes_path(store.require_current()).exists():
         _say("building the cubes for the current snapshot …")
         build_cubes(store, progress=_say)
-    from app import create_app
-
-    app = create_app()
     if demo:
         from dashboard.demo import DEMO_PASSWORD, DEMO_USERS
 
         _say("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(u[0] for u in DEMO_USERS))
-    _say(f"NSER Insight on http://{host}:{port}/")
-    app.run(host=host, port=port, debug=False)
+    _say(f"NSER Insight on http://{host}:{port}/ ({workers} gunicorn workers; Ctrl-C stops)")
+    os.environ["NSER_DATA_DIR"] = str(store.root)  # the workers serve the store just prepared
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--bind",
+        f"{host}:{port}",
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+        "app:server",
+    ]
+    os.execv(sys.executable, args)  # gunicorn replaces this process: signals reach it directly
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,8 @@ Only when NSER_DEMO=1; outside demo mode users come from `nser users add` and th
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
+
 from dashboard.accounts import AccountError, Accounts
 
 DEMO_PASSWORD = "nser-demo-2026"
@@ -42,10 +44,14 @@ DEMO_USERS = [
 def seed(accounts: Accounts | None = None) -> list[str]:
     """Create the demo organisations and users if they are missing; returns the usernames created."""
     accounts = accounts or Accounts()
+    # Several gunicorn workers may seed at once: whoever comes second finds the rows there.
     existing_orgs = {o.name for o in accounts.organisations()}
     for name, kind, reg in DEMO_ORGS:
         if name not in existing_orgs:
-            accounts.add_organisation(name, kind, registration_number=reg, actor="demo")
+            try:
+                accounts.add_organisation(name, kind, registration_number=reg, actor="demo")
+            except (AccountError, IntegrityError):
+                continue
     existing = {u.username for u, _ in accounts.users()}
     created = []
     for username, full, org, tier, role, duties, scope in DEMO_USERS:
@@ -54,6 +60,6 @@ def seed(accounts: Accounts | None = None) -> list[str]:
         try:
             accounts.add_user(username, full, org, DEMO_PASSWORD, tier, role, duties, scope, actor="demo")
             created.append(username)
-        except AccountError:
+        except (AccountError, IntegrityError):
             continue
     return created

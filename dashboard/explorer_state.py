@@ -84,8 +84,10 @@ def to_query(s: State) -> tuple[dict | None, str | None]:
     if s.area:
         order = list(LEVELS)
         if order.index(s.level) < order.index(_area_level(s.area)):
-            return None, ("The chosen area is smaller than the geography level: choose a finer level (for example "
-                          "tehsils) or clear the area.")
+            return None, (
+                "The chosen area is smaller than the geography level: choose a finer level (for example "
+                "tehsils) or clear the area."
+            )
         if order.index(s.level) == order.index(_area_level(s.area)):
             geo["codes"] = [s.area]
         else:

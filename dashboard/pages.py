@@ -8,6 +8,7 @@ server, because Dash callbacks can be called without the page.
 from __future__ import annotations
 
 import sys
+from urllib.parse import quote, urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -33,9 +34,19 @@ def _guarded(page: dict):
         have = "public" if principal is None else principal.tier
         if not allowed(tier, have):
             if principal is None:
-                return html.Div([dcc.Location(id="guard-redirect", href=f"/login?next={path}", refresh=True),
-                                 html.P("Please log in to see this page.")])
-            return dbc.Alert("Your account does not give access to this page.", color="warning", className="mt-3")
+                # a shared link keeps its state through the login
+                query = urlencode({k: v for k, v in kwargs.items() if isinstance(v, str)})
+                back = f"{path}?{query}" if query else path
+                href = f"/login?next={quote(back, safe='/')}"
+                return html.Div(
+                    [
+                        dcc.Location(id="guard-redirect", href=href, refresh=True),
+                        html.P("Please log in to see this page."),
+                    ]
+                )
+            return dbc.Alert(
+                "Your account does not give access to this page.", color="warning", className="mt-3"
+            )
         kwargs.pop("csrf", None)
         kwargs.pop("mis", None)
         extra = {"csrf": csrf_token(), "mis": have == "mis"}

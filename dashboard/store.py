@@ -70,6 +70,8 @@ def upgrade(engine: Engine) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     with _lock, engine.begin() as conn:
+        if not is_sqlite(engine):  # one migrating process at a time (SQLite's BEGIN IMMEDIATE does this)
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 

@@ -24,10 +24,14 @@ class SavedViews:
                 count = len(s.scalars(select(SavedView.id).where(SavedView.user_id == user_id)).all())
                 if count >= MAX_VIEWS:
                     raise ValueError(f"at most {MAX_VIEWS} saved views; delete one first")
-                s.add(SavedView(user_id=user_id, name=name, search=search, created_at=dt.datetime.now(dt.UTC)))
+                s.add(
+                    SavedView(user_id=user_id, name=name, search=search, created_at=dt.datetime.now(dt.UTC))
+                )
             else:
                 view.search = search
 
     def list(self, user_id: int) -> list[SavedView]:
         with self.sessions() as s:
-            return list(s.scalars(select(SavedView).where(SavedView.user_id == user_id).order_by(SavedView.name)))
+            return list(
+                s.scalars(select(SavedView).where(SavedView.user_id == user_id).order_by(SavedView.name))
+            )

@@ -12,7 +12,7 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import flask
 import flask_login
@@ -197,7 +197,7 @@ def configure(server: Flask, script_hashes_fn) -> None:
             principal = accounts.authenticate(username, password, ip=client_ip())
         except LoginRefused as exc:
             session["login_error"] = str(exc)
-            return redirect(f"/login?next={target}", code=303)
+            return redirect(f"/login?next={quote(target, safe='/')}", code=303)
         session.clear()  # no session fixation: a fresh session after login
         flask_login.login_user(SessionUser(principal))
         csrf_token()

@@ -16,47 +16,147 @@ dash.register_page(__name__, path="/admin", title="Admin — NSER Insight", tier
 
 def layout(**_) -> html.Div:
     month = dt.date.today().strftime("%Y-%m")
-    return html.Div([
-        html.H1("Administration", className="h3"),
-        dbc.Tabs([
-            dbc.Tab(label="Users", tab_id="users", children=[
-                dag.AgGrid(id=ids.AD_USERS, columnDefs=[], rowData=[], className="ag-theme-alpine my-2",
-                           dashGridOptions={"domLayout": "autoHeight"}, columnSize="responsiveSizeToFit"),
-                dbc.Card(dbc.CardBody([
-                    html.H2("Add a user", className="h6"),
-                    dbc.Row([
-                        dbc.Col(dbc.Input(id="ad-username", placeholder="username"), md=3),
-                        dbc.Col(dbc.Input(id="ad-fullname", placeholder="full name"), md=3),
-                        dbc.Col(dcc.Dropdown(id="ad-org", placeholder="organisation"), md=3),
-                        dbc.Col(dbc.Select(id="ad-tier", options=[{"label": "business", "value": "business"},
-                                                                  {"label": "mis", "value": "mis"}],
-                                           value="business"), md=1),
-                        dbc.Col(dbc.Select(id="ad-role", options=[{"label": r, "value": r} for r in
-                                                                  ("none", "basic", "standard", "power")],
-                                           value="none"), md=2),
-                    ], className="g-2"),
-                    dbc.Row([
-                        dbc.Col(dbc.Input(id="ad-scope", placeholder="scope (geo code, optional)"), md=3),
-                        dbc.Col(dbc.Input(id="ad-password", type="password", placeholder="initial password (12+)"),
-                                md=3),
-                        dbc.Col(dbc.Button("Add user", id=ids.AD_NEW_USER, color="primary"), md=2),
-                    ], className="g-2 mt-1"),
-                    html.Div(id=ids.AD_NEW_USER_OUT, className="mt-2"),
-                ]), className="mb-3"),
-            ]),
-            dbc.Tab(label="Access log", tab_id="audit", children=[
-                dbc.Button("Verify the chain", id=ids.AD_VERIFY, color="secondary", size="sm", className="my-2"),
-                html.Div(id=ids.AD_VERIFY_OUT),
-                dag.AgGrid(id=ids.AD_AUDIT, columnDefs=[], rowData=[], className="ag-theme-alpine",
-                           dashGridOptions={"pagination": True, "paginationPageSize": 25, "domLayout": "autoHeight"},
-                           columnSize="responsiveSizeToFit"),
-            ]),
-            dbc.Tab(label="Metering", tab_id="metering", children=[
-                dbc.Row([
-                    dbc.Col(dcc.Dropdown(id=ids.AD_STATEMENT_ORG, placeholder="organisation"), md=5),
-                    dbc.Col(dbc.Input(id=ids.AD_STATEMENT_MONTH, value=month, placeholder="YYYY-MM"), md=2),
-                ], className="g-2 my-2"),
-                html.Div(id=ids.AD_STATEMENT),
-            ]),
-        ], active_tab="users"),
-    ])
+    return html.Div(
+        [
+            html.H1("Administration", className="h3"),
+            dbc.Tabs(
+                [
+                    dbc.Tab(
+                        label="Users",
+                        tab_id="users",
+                        children=[
+                            dag.AgGrid(
+                                id=ids.AD_USERS,
+                                columnDefs=[],
+                                rowData=[],
+                                className="ag-theme-alpine my-2",
+                                dashGridOptions={"domLayout": "autoHeight"},
+                                columnSize="responsiveSizeToFit",
+                            ),
+                            dbc.Card(
+                                dbc.CardBody(
+                                    [
+                                        html.H2("Add a user", className="h6"),
+                                        dbc.Row(
+                                            [
+                                                dbc.Col(
+                                                    dbc.Input(id="ad-username", placeholder="username"), md=3
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Input(id="ad-fullname", placeholder="full name"), md=3
+                                                ),
+                                                dbc.Col(
+                                                    dcc.Dropdown(id="ad-org", placeholder="organisation"),
+                                                    md=3,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Select(
+                                                        id="ad-tier",
+                                                        options=[
+                                                            {"label": "business", "value": "business"},
+                                                            {"label": "mis", "value": "mis"},
+                                                        ],
+                                                        value="business",
+                                                    ),
+                                                    md=1,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Select(
+                                                        id="ad-role",
+                                                        options=[
+                                                            {"label": r, "value": r}
+                                                            for r in ("none", "basic", "standard", "power")
+                                                        ],
+                                                        value="none",
+                                                    ),
+                                                    md=2,
+                                                ),
+                                            ],
+                                            className="g-2",
+                                        ),
+                                        dbc.Row(
+                                            [
+                                                dbc.Col(
+                                                    dbc.Input(
+                                                        id="ad-scope",
+                                                        placeholder="scope (geo code, optional)",
+                                                    ),
+                                                    md=3,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Input(
+                                                        id="ad-password",
+                                                        type="password",
+                                                        placeholder="initial password (12+)",
+                                                    ),
+                                                    md=3,
+                                                ),
+                                                dbc.Col(
+                                                    dbc.Button(
+                                                        "Add user", id=ids.AD_NEW_USER, color="primary"
+                                                    ),
+                                                    md=2,
+                                                ),
+                                            ],
+                                            className="g-2 mt-1",
+                                        ),
+                                        html.Div(id=ids.AD_NEW_USER_OUT, className="mt-2"),
+                                    ]
+                                ),
+                                className="mb-3",
+                            ),
+                        ],
+                    ),
+                    dbc.Tab(
+                        label="Access log",
+                        tab_id="audit",
+                        children=[
+                            dbc.Button(
+                                "Verify the chain",
+                                id=ids.AD_VERIFY,
+                                color="secondary",
+                                size="sm",
+                                className="my-2",
+                            ),
+                            html.Div(id=ids.AD_VERIFY_OUT),
+                            dag.AgGrid(
+                                id=ids.AD_AUDIT,
+                                columnDefs=[],
+                                rowData=[],
+                                className="ag-theme-alpine",
+                                dashGridOptions={
+                                    "pagination": True,
+                                    "paginationPageSize": 25,
+                                    "domLayout": "autoHeight",
+                                },
+                                columnSize="responsiveSizeToFit",
+                            ),
+                        ],
+                    ),
+                    dbc.Tab(
+                        label="Metering",
+                        tab_id="metering",
+                        children=[
+                            dbc.Row(
+                                [
+                                    dbc.Col(
+                                        dcc.Dropdown(id=ids.AD_STATEMENT_ORG, placeholder="organisation"),
+                                        md=5,
+                                    ),
+                                    dbc.Col(
+                                        dbc.Input(
+                                            id=ids.AD_STATEMENT_MONTH, value=month, placeholder="YYYY-MM"
+                                        ),
+                                        md=2,
+                                    ),
+                                ],
+                                className="g-2 my-2",
+                            ),
+                            html.Div(id=ids.AD_STATEMENT),
+                        ],
+                    ),
+                ],
+                active_tab="users",
+            ),
+        ]
+    )

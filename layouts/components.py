@@ -5,8 +5,10 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-PROTECTION_NOTE = ("Figures are perturbed slightly and small counts are suppressed (shown as “x”) to protect "
-                   "households; cells are protected one by one, so parts need not add up to totals.")
+PROTECTION_NOTE = (
+    "Figures are perturbed slightly and small counts are suppressed (shown as “x”) to protect "
+    "households; cells are protected one by one, so parts need not add up to totals."
+)
 MIS_NOTE = "Unprotected: true values for the MIS team. Do not share outside BISP without protection."
 OSM_CREDIT = "Map boundaries © OpenStreetMap contributors (ODbL)"
 
@@ -30,22 +32,35 @@ def provenance(as_of: str | None, snapshot_id: str | None, protected: bool = Tru
     else:
         children.append(dbc.Badge("UNPROTECTED", color="danger", className="me-2", id="unprotected-marker"))
         children.append(html.Span(MIS_NOTE, className="text-danger"))
-    return html.Div([c for c in children if c is not None], className="small my-2",
-                    title=f"snapshot {snapshot_id}" if snapshot_id else None)
+    return html.Div(
+        [c for c in children if c is not None],
+        className="small my-2",
+        title=f"snapshot {snapshot_id}" if snapshot_id else None,
+    )
 
 
 def headline(title: str, value: str, sub: str | None = None, icon: str | None = None) -> dbc.Col:
-    body = [html.Div([html.I(className=f"bi bi-{icon} me-2") if icon else None, title],
-                     className="text-body-secondary small text-uppercase"),
-            html.Div(value, className="fs-3 fw-semibold headline-value")]
+    body = [
+        html.Div(
+            [html.I(className=f"bi bi-{icon} me-2") if icon else None, title],
+            className="text-body-secondary small text-uppercase",
+        ),
+        html.Div(value, className="fs-3 fw-semibold headline-value"),
+    ]
     if sub:
         body.append(html.Div(sub, className="small text-body-secondary"))
-    return dbc.Col(dbc.Card(dbc.CardBody(body), className="h-100 shadow-sm"), xs=6, md=4, lg=True, className="mb-3")
+    return dbc.Col(
+        dbc.Card(dbc.CardBody(body), className="h-100 shadow-sm"), xs=6, md=4, lg=True, className="mb-3"
+    )
 
 
 def refusal(reason: str) -> dbc.Alert:
-    return dbc.Alert([html.I(className="bi bi-shield-lock me-2"), reason], color="warning", className="my-2",
-                     id="refusal-message")
+    return dbc.Alert(
+        [html.I(className="bi bi-shield-lock me-2"), reason],
+        color="warning",
+        className="my-2",
+        id="refusal-message",
+    )
 
 
 def section(title: str, children, id_: str | None = None, download: str | None = None) -> dbc.Card:
@@ -53,13 +68,25 @@ def section(title: str, children, id_: str | None = None, download: str | None =
     header = [html.H2(title, className="h6 mb-0 flex-grow-1")]
     if download:
         header += [
-            dbc.Button([html.I(className="bi bi-filetype-csv me-1"), "CSV"], size="sm", color="link",
-                       id={"type": "download-csv", "section": download}, className="py-0"),
-            dbc.Button([html.I(className="bi bi-file-earmark-spreadsheet me-1"), "XLSX"], size="sm", color="link",
-                       id={"type": "download-xlsx", "section": download}, className="py-0"),
+            dbc.Button(
+                [html.I(className="bi bi-filetype-csv me-1"), "CSV"],
+                size="sm",
+                color="link",
+                id={"type": "download-csv", "section": download},
+                className="py-0",
+            ),
+            dbc.Button(
+                [html.I(className="bi bi-file-earmark-spreadsheet me-1"), "XLSX"],
+                size="sm",
+                color="link",
+                id={"type": "download-xlsx", "section": download},
+                className="py-0",
+            ),
         ]
-    card = dbc.Card([dbc.CardHeader(html.Div(header, className="d-flex align-items-center")),
-                     dbc.CardBody(children)], className="mb-3 shadow-sm")
+    card = dbc.Card(
+        [dbc.CardHeader(html.Div(header, className="d-flex align-items-center")), dbc.CardBody(children)],
+        className="mb-3 shadow-sm",
+    )
     if id_:
         card.id = id_
     return card

@@ -38,9 +38,14 @@ def _in_member_order(rows: list[dict], dims: list[str]) -> list[dict]:
 
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 320) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-                      template="plotly_white", font=dict(family="system-ui, sans-serif", size=12),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        template="plotly_white",
+        font=dict(family="system-ui, sans-serif", size=12),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+    )
     return fig
 
 
@@ -52,20 +57,37 @@ def empty(message: str) -> go.Figure:
     return _layout(fig, height=200)
 
 
-def bar(rows: list[dict], category: str, measure: str, series: str | None = None, stacked: bool = False,
-        horizontal: bool = False, title: str | None = None, unit: str = "") -> go.Figure:
+def bar(
+    rows: list[dict],
+    category: str,
+    measure: str,
+    series: str | None = None,
+    stacked: bool = False,
+    horizontal: bool = False,
+    title: str | None = None,
+    unit: str = "",
+) -> go.Figure:
     """Bars of one measure by a category, optionally one series per member of a second dimension."""
     fig = go.Figure()
     rows = _in_member_order(rows, [c for c in (category, series) if c])
     groups = [None] if series is None else list(dict.fromkeys(r[series] for r in rows))
     for i, g in enumerate(groups):
         sub = [r for r in rows if series is None or r[series] == g]
-        xs = [label(category, r[category]) if category in load_model().dimensions else r.get(category.replace(
-            "_code", "_name")) or r[category] for r in sub]
+        xs = [
+            label(category, r[category])
+            if category in load_model().dimensions
+            else r.get(category.replace("_code", "_name")) or r[category]
+            for r in sub
+        ]
         ys = [r[measure] for r in sub]
         text = ["x" if y is None else None for y in ys]
-        kwargs = dict(name=label(series, g) if series else measure, marker_color=PALETTE[i % len(PALETTE)],
-                      text=text, textposition="outside", hovertemplate="%{y:,}" + unit + "<extra>%{fullData.name}</extra>")
+        kwargs = dict(
+            name=label(series, g) if series else measure,
+            marker_color=PALETTE[i % len(PALETTE)],
+            text=text,
+            textposition="outside",
+            hovertemplate="%{y:,}" + unit + "<extra>%{fullData.name}</extra>",
+        )
         if horizontal:
             fig.add_trace(go.Bar(y=xs, x=ys, orientation="h", **{**kwargs, "hovertemplate": "%{x:,}" + unit}))
         else:
@@ -74,41 +96,94 @@ def bar(rows: list[dict], category: str, measure: str, series: str | None = None
     return _layout(fig, title)
 
 
-def pyramid(rows: list[dict], measure: str, age: str = "age_group", sex: str = "gender",
-            title: str | None = None) -> go.Figure:
+def pyramid(
+    rows: list[dict], measure: str, age: str = "age_group", sex: str = "gender", title: str | None = None
+) -> go.Figure:
     """Population pyramid: men to the left, women to the right."""
     ages = [m.code for m in load_model().dimensions[age].members]
     by = {(r[age], r[sex]): r[measure] for r in rows}
     fig = go.Figure()
     for s, sign, color in (("male", -1, PALETTE[1]), ("female", 1, PALETTE[3])):
         vals = [by.get((a, s)) for a in ages]
-        fig.add_trace(go.Bar(y=[label(age, a) for a in ages], x=[None if v is None else sign * v for v in vals],
-                             orientation="h", name=label(sex, s), marker_color=color,
-                             customdata=vals, hovertemplate="%{customdata:,}<extra>%{fullData.name}</extra>"))
+        fig.add_trace(
+            go.Bar(
+                y=[label(age, a) for a in ages],
+                x=[None if v is None else sign * v for v in vals],
+                orientation="h",
+                name=label(sex, s),
+                marker_color=color,
+                customdata=vals,
+                hovertemplate="%{customdata:,}<extra>%{fullData.name}</extra>",
+            )
+        )
     fig.update_layout(barmode="relative", bargap=0.1)
     fig.update_xaxes(tickformat=",", title=None)
     return _layout(fig, title)
 
 
-def choropleth(rows: list[dict], code_col: str, measure: str, geojson_url: str, title: str | None = None,
-               unit: str = "", colorscale: str = "YlGnBu", height: int = 480) -> go.Figure:
+def choropleth(
+    rows: list[dict],
+    code_col: str,
+    measure: str,
+    geojson_url: str,
+    title: str | None = None,
+    unit: str = "",
+    colorscale: str = "YlGnBu",
+    height: int = 480,
+) -> go.Figure:
     """A choropleth drawn from the app's own shapes (no tiles, no topojson download)."""
     name_col = code_col.replace("_code", "_name")
     codes = [r[code_col] for r in rows]
     values = [r[measure] for r in rows]
     names = [r.get(name_col) or c for r, c in zip(rows, codes, strict=True)]
-    shown = ["x (suppressed)" if v is None else f"{v:,.1f}{unit}" if isinstance(v, float) else f"{v:,}{unit}"
-             for v in values]
-    fig = go.Figure(go.Choropleth(
-        geojson=geojson_url, featureidkey="id", locations=codes, z=[None if v is None else v for v in values],
-        colorscale=colorscale, marker_line_color="white", marker_line_width=0.5,
-        customdata=list(zip(names, shown, strict=True)),
-        hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
-        colorbar=dict(title=dict(text=unit.strip() or None), thickness=12, len=0.7),
-    ))
+    shown = [
+        "x (suppressed)" if v is None else f"{v:,.1f}{unit}" if isinstance(v, float) else f"{v:,}{unit}"
+        for v in values
+    ]
+    # A grey layer of every area underneath: a suppressed area stays visible (and says so on hover).
+    fig = go.Figure(
+        go.Choropleth(
+            geojson=geojson_url,
+            featureidkey="id",
+            locations=codes,
+            z=[0] * len(codes),
+            showscale=False,
+            colorscale=[[0, "#d9d9d9"], [1, "#d9d9d9"]],
+            marker_line_color="white",
+            marker_line_width=0.5,
+            customdata=list(zip(names, shown, strict=True)),
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
+            name="all areas",
+        )
+    )
+    published = [i for i, v in enumerate(values) if v is not None]
+    fig.add_trace(
+        go.Choropleth(
+            geojson=geojson_url,
+            featureidkey="id",
+            locations=[codes[i] for i in published],
+            z=[values[i] for i in published],
+            colorscale=colorscale,
+            marker_line_color="white",
+            marker_line_width=0.5,
+            customdata=[(names[i], shown[i]) for i in published],
+            hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>",
+            colorbar=dict(title=dict(text=unit.strip() or None), thickness=12, len=0.7),
+            name="value",
+        )
+    )
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
-    fig.add_annotation(text=MAP_CREDIT, showarrow=False, x=0, y=0, xref="paper", yref="paper", font=dict(size=10),
-                       xanchor="left", yanchor="bottom")
+    fig.add_annotation(
+        text=MAP_CREDIT,
+        showarrow=False,
+        x=0,
+        y=0,
+        xref="paper",
+        yref="paper",
+        font=dict(size=10),
+        xanchor="left",
+        yanchor="bottom",
+    )
     fig = _layout(fig, title, height)
     fig.update_layout(margin=dict(l=0, r=0, t=30 if title else 0, b=0), clickmode="event")
     return fig

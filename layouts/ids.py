@@ -18,7 +18,16 @@ DISTRICT_CODE = "district-code"
 DISTRICT_CARDS = "district-cards"
 DISTRICT_PROVENANCE = "district-provenance"
 DISTRICT_DOWNLOAD = "district-download"
-DISTRICT_SECTIONS = ("pmt", "beneficiaries", "disability", "education", "cct", "dwelling", "assets", "tehsils")
+DISTRICT_SECTIONS = (
+    "pmt",
+    "beneficiaries",
+    "disability",
+    "education",
+    "cct",
+    "dwelling",
+    "assets",
+    "tehsils",
+)
 
 # explorer
 EX_URL = "ex-url"

@@ -10,20 +10,57 @@ dash.register_page(__name__, path="/login", title="Log in — NSER Insight", tie
 
 
 def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_) -> html.Div:
-    return dbc.Row(dbc.Col(dbc.Card(dbc.CardBody([
-        html.H1("Log in", className="h4 mb-3"),
-        html.P("For planners, researchers and the BISP MIS team. The public pages need no login.",
-               className="text-body-secondary small"),
-        dbc.Alert(error, color="danger", id="login-error") if error else None,
-        html.Form([
-            dcc.Input(type="hidden", name="csrf_token", value=csrf),
-            dcc.Input(type="hidden", name="next", value=next),
-            dbc.Label("Username", html_for="login-username"),
-            dcc.Input(id="login-username", name="username", type="text", className="form-control mb-3",
-                      autoComplete="username", required=True),
-            dbc.Label("Password", html_for="login-password"),
-            dcc.Input(id="login-password", name="password", type="password", className="form-control mb-3",
-                      autoComplete="current-password", required=True),
-            html.Button("Log in", type="submit", className="btn btn-primary w-100", id="login-submit"),
-        ], method="POST", action="/auth/login"),
-    ])), xs=12, sm=10, md=6, lg=4), justify="center", className="mt-4")
+    return dbc.Row(
+        dbc.Col(
+            dbc.Card(
+                dbc.CardBody(
+                    [
+                        html.H1("Log in", className="h4 mb-3"),
+                        html.P(
+                            "For planners, researchers and the BISP MIS team. The public pages need no login.",
+                            className="text-body-secondary small",
+                        ),
+                        dbc.Alert(error, color="danger", id="login-error") if error else None,
+                        html.Form(
+                            [
+                                dcc.Input(type="hidden", name="csrf_token", value=csrf),
+                                dcc.Input(type="hidden", name="next", value=next),
+                                dbc.Label("Username", html_for="login-username"),
+                                dcc.Input(
+                                    id="login-username",
+                                    name="username",
+                                    type="text",
+                                    className="form-control mb-3",
+                                    autoComplete="username",
+                                    required=True,
+                                ),
+                                dbc.Label("Password", html_for="login-password"),
+                                dcc.Input(
+                                    id="login-password",
+                                    name="password",
+                                    type="password",
+                                    className="form-control mb-3",
+                                    autoComplete="current-password",
+                                    required=True,
+                                ),
+                                html.Button(
+                                    "Log in",
+                                    type="submit",
+                                    className="btn btn-primary w-100",
+                                    id="login-submit",
+                                ),
+                            ],
+                            method="POST",
+                            action="/auth/login",
+                        ),
+                    ]
+                )
+            ),
+            xs=12,
+            sm=10,
+            md=6,
+            lg=4,
+        ),
+        justify="center",
+        className="mt-4",
+    )

@@ -13,5 +13,9 @@ def register_all() -> None:
     from dashboard.callbacks import admin, district, explore, home  # noqa: F401
 
     # the phone menu: open and close the navigation without a round trip to the server
-    clientside_callback("function (n, open) { return n ? !open : open; }", Output("nav-collapse", "is_open"),
-                        Input("nav-toggle", "n_clicks"), State("nav-collapse", "is_open"))
+    clientside_callback(
+        "function (n, open) { return n ? !open : open; }",
+        Output("nav-collapse", "is_open"),
+        Input("nav-toggle", "n_clicks"),
+        State("nav-collapse", "is_open"),
+    )

@@ -19,49 +19,114 @@ def _is_mis() -> bool:
     return p is not None and p.tier == "mis"
 
 
-@callback(Output(ids.AD_USERS, "columnDefs"), Output(ids.AD_USERS, "rowData"), Output("ad-org", "options"),
-          Output(ids.AD_STATEMENT_ORG, "options"), Input(ids.AD_NEW_USER_OUT, "children"))
+@callback(
+    Output(ids.AD_USERS, "columnDefs"),
+    Output(ids.AD_USERS, "rowData"),
+    Output("ad-org", "options"),
+    Output(ids.AD_STATEMENT_ORG, "options"),
+    Input(ids.AD_NEW_USER_OUT, "children"),
+)
 def users_table(_):
     if not _is_mis():
         return [], [], [], []
     acc = Accounts()
-    rows = [{"username": u.username, "name": u.full_name, "organisation": o.name, "tier": u.tier,
-             "record_role": u.record_role, "duties": ", ".join(u.duties or []), "scope": u.scope or "",
-             "status": u.status} for u, o in acc.users()]
-    cols = [{"field": k} for k in ("username", "name", "organisation", "tier", "record_role", "duties", "scope",
-                                   "status")]
+    rows = [
+        {
+            "username": u.username,
+            "name": u.full_name,
+            "organisation": o.name,
+            "tier": u.tier,
+            "record_role": u.record_role,
+            "duties": ", ".join(u.duties or []),
+            "scope": u.scope or "",
+            "status": u.status,
+        }
+        for u, o in acc.users()
+    ]
+    cols = [
+        {"field": k}
+        for k in ("username", "name", "organisation", "tier", "record_role", "duties", "scope", "status")
+    ]
     orgs = [{"label": o.name, "value": o.name} for o in acc.organisations()]
     return cols, rows, orgs, orgs
 
 
-@callback(Output(ids.AD_NEW_USER_OUT, "children"), Input(ids.AD_NEW_USER, "n_clicks"),
-          State("ad-username", "value"), State("ad-fullname", "value"), State("ad-org", "value"),
-          State("ad-tier", "value"), State("ad-role", "value"), State("ad-scope", "value"),
-          State("ad-password", "value"), prevent_initial_call=True)
+@callback(
+    Output(ids.AD_NEW_USER_OUT, "children"),
+    Input(ids.AD_NEW_USER, "n_clicks"),
+    State("ad-username", "value"),
+    State("ad-fullname", "value"),
+    State("ad-org", "value"),
+    State("ad-tier", "value"),
+    State("ad-role", "value"),
+    State("ad-scope", "value"),
+    State("ad-password", "value"),
+    prevent_initial_call=True,
+)
 def add_user(_, username, full_name, org, tier, role, scope, password):
     principal = current_principal()
     if principal is None or principal.tier != "mis":
         return dbc.Alert(DENIED, color="danger")
     try:
-        Accounts().add_user(username or "", full_name or "", org or "", password or "", tier or "business",
-                            role or "none", [], scope or None, actor=principal.username)
+        Accounts().add_user(
+            username or "",
+            full_name or "",
+            org or "",
+            password or "",
+            tier or "business",
+            role or "none",
+            [],
+            scope or None,
+            actor=principal.username,
+        )
     except AccountError as exc:
         return dbc.Alert(str(exc), color="warning")
     return dbc.Alert(f"User {username} added.", color="success")
 
 
-@callback(Output(ids.AD_AUDIT, "columnDefs"), Output(ids.AD_AUDIT, "rowData"), Output(ids.AD_VERIFY_OUT, "children"),
-          Input(ids.AD_VERIFY, "n_clicks"))
+@callback(
+    Output(ids.AD_AUDIT, "columnDefs"),
+    Output(ids.AD_AUDIT, "rowData"),
+    Output(ids.AD_VERIFY_OUT, "children"),
+    Input(ids.AD_VERIFY, "n_clicks"),
+)
 def audit_view(n_clicks):
     if not _is_mis():
         return [], [], None
     log = AccessLog()
-    rows = [{"seq": r.seq, "at": r.at.isoformat(timespec="seconds"), "kind": r.kind, "outcome": r.outcome,
-             "user": r.username, "organisation": r.organisation, "ip": r.ip, "action": r.action, "cells": r.cells,
-             "rows": r.rows, "reason": r.reason} for r in log.rows()]
+    rows = [
+        {
+            "seq": r.seq,
+            "at": r.at.isoformat(timespec="seconds"),
+            "kind": r.kind,
+            "outcome": r.outcome,
+            "user": r.username,
+            "organisation": r.organisation,
+            "ip": r.ip,
+            "action": r.action,
+            "cells": r.cells,
+            "rows": r.rows,
+            "reason": r.reason,
+        }
+        for r in log.rows()
+    ]
     rows = rows[-500:][::-1]
-    cols = [{"field": k} for k in ("seq", "at", "kind", "outcome", "user", "organisation", "ip", "action", "cells",
-                                   "rows", "reason")]
+    cols = [
+        {"field": k}
+        for k in (
+            "seq",
+            "at",
+            "kind",
+            "outcome",
+            "user",
+            "organisation",
+            "ip",
+            "action",
+            "cells",
+            "rows",
+            "reason",
+        )
+    ]
     verdict = None
     if n_clicks:
         ok, message = log.verify()
@@ -69,8 +134,11 @@ def audit_view(n_clicks):
     return cols, rows, verdict
 
 
-@callback(Output(ids.AD_STATEMENT, "children"), Input(ids.AD_STATEMENT_ORG, "value"),
-          Input(ids.AD_STATEMENT_MONTH, "value"))
+@callback(
+    Output(ids.AD_STATEMENT, "children"),
+    Input(ids.AD_STATEMENT_ORG, "value"),
+    Input(ids.AD_STATEMENT_MONTH, "value"),
+)
 def statement(org, month):
     if not _is_mis():
         return DENIED
@@ -80,11 +148,38 @@ def statement(org, month):
         stmt = Metering().statement(org, month)
     except ValueError as exc:
         return dbc.Alert(str(exc), color="warning")
-    rows = [html.Tr([html.Td(x["label"]), html.Td(f"{x['units']:,} {x['unit']}s", className="text-end"),
-                     html.Td(f"{x['rate']:.2f}", className="text-end"), html.Td(x["gratis"] or ""),
-                     html.Td(f"{x['amount']:,.2f}", className="text-end")]) for x in stmt["lines"]]
-    rows.append(html.Tr([html.Th("Total"), html.Th(f"{stmt['total_units']:,}", className="text-end"), html.Th(""),
-                         html.Th(""), html.Th(f"{stmt['total_amount']:,.2f} PKR", className="text-end")]))
-    head = html.Thead(html.Tr([html.Th("Service"), html.Th("Units"), html.Th("Rate (PKR)"), html.Th("Gratis"),
-                               html.Th("Amount (PKR)")]))
+    rows = [
+        html.Tr(
+            [
+                html.Td(x["label"]),
+                html.Td(f"{x['units']:,} {x['unit']}s", className="text-end"),
+                html.Td(f"{x['rate']:.2f}", className="text-end"),
+                html.Td(x["gratis"] or ""),
+                html.Td(f"{x['amount']:,.2f}", className="text-end"),
+            ]
+        )
+        for x in stmt["lines"]
+    ]
+    rows.append(
+        html.Tr(
+            [
+                html.Th("Total"),
+                html.Th(f"{stmt['total_units']:,}", className="text-end"),
+                html.Th(""),
+                html.Th(""),
+                html.Th(f"{stmt['total_amount']:,.2f} PKR", className="text-end"),
+            ]
+        )
+    )
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("Service"),
+                html.Th("Units"),
+                html.Th("Rate (PKR)"),
+                html.Th("Gratis"),
+                html.Th("Amount (PKR)"),
+            ]
+        )
+    )
     return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True)

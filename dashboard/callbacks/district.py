@@ -19,24 +19,59 @@ def section_queries(district: str) -> dict[str, dict]:
     """The gateway query behind each section of a district's dashboard."""
     geo = {"level": "district", "codes": [district]}
     return {
-        "pmt": {"cube": "households", "measures": ["households"], "dimensions": ["pmt_band"], "geography": geo},
-        "beneficiaries": {"cube": "persons", "measures": ["beneficiaries"], "dimensions": ["gender", "age_group"],
-                          "geography": geo},
-        "education": {"cube": "persons", "measures": ["literacy_rate", "enrolment_rate"], "dimensions": ["gender"],
-                      "geography": geo},
-        "disability": {"cube": "disability", "measures": ["persons_with_disability"],
-                       "dimensions": ["disability_type"], "geography": geo},
-        "cct": {"cube": "education_cct", "measures": ["enrolments"], "dimensions": ["quarter", "cct_level"],
-                "geography": geo},
-        "dwelling": {"cube": "households", "measures": ["households"], "dimensions": ["dwelling_structure", "toilet"],
-                     "geography": geo},
-        "assets": {"cube": "households", "measures": ["households", "households_with_refrigerator",
-                                                       "households_with_television", "households_with_motorcycle",
-                                                       "households_with_car", "households_with_livestock"],
-                   "geography": geo},
-        "tehsils": {"cube": "households", "measures": ["households", "share_at_or_below_cutoff",
-                                                        "share_beneficiary"],
-                    "geography": {"level": "tehsil", "within": district}},
+        "pmt": {
+            "cube": "households",
+            "measures": ["households"],
+            "dimensions": ["pmt_band"],
+            "geography": geo,
+        },
+        "beneficiaries": {
+            "cube": "persons",
+            "measures": ["beneficiaries"],
+            "dimensions": ["gender", "age_group"],
+            "geography": geo,
+        },
+        "education": {
+            "cube": "persons",
+            "measures": ["literacy_rate", "enrolment_rate"],
+            "dimensions": ["gender"],
+            "geography": geo,
+        },
+        "disability": {
+            "cube": "disability",
+            "measures": ["persons_with_disability"],
+            "dimensions": ["disability_type"],
+            "geography": geo,
+        },
+        "cct": {
+            "cube": "education_cct",
+            "measures": ["enrolments"],
+            "dimensions": ["quarter", "cct_level"],
+            "geography": geo,
+        },
+        "dwelling": {
+            "cube": "households",
+            "measures": ["households"],
+            "dimensions": ["dwelling_structure", "toilet"],
+            "geography": geo,
+        },
+        "assets": {
+            "cube": "households",
+            "measures": [
+                "households",
+                "households_with_refrigerator",
+                "households_with_television",
+                "households_with_motorcycle",
+                "households_with_car",
+                "households_with_livestock",
+            ],
+            "geography": geo,
+        },
+        "tehsils": {
+            "cube": "households",
+            "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
+            "geography": {"level": "tehsil", "within": district},
+        },
     }
 
 
@@ -44,9 +79,13 @@ def run_section(key: str, district: str):
     return ask(section_queries(district)[key])
 
 
-ASSET_LABELS = {"households_with_refrigerator": "Refrigerator", "households_with_television": "Television",
-                "households_with_motorcycle": "Motorcycle", "households_with_car": "Car",
-                "households_with_livestock": "Livestock"}
+ASSET_LABELS = {
+    "households_with_refrigerator": "Refrigerator",
+    "households_with_television": "Television",
+    "households_with_motorcycle": "Motorcycle",
+    "households_with_car": "Car",
+    "households_with_livestock": "Livestock",
+}
 
 
 def figure_for(key: str, result):
@@ -57,18 +96,35 @@ def figure_for(key: str, result):
         return figures.bar(rows, "pmt_band", "households")
     if key == "beneficiaries":
         fig = figures.pyramid(rows, "beneficiaries")
-        fig.add_annotation(text="Kafaalat goes to ever-married women", showarrow=False, x=1, y=-0.12,
-                           xref="paper", yref="paper", xanchor="right", font=dict(size=11))
+        fig.add_annotation(
+            text="Kafaalat goes to ever-married women",
+            showarrow=False,
+            x=1,
+            y=-0.12,
+            xref="paper",
+            yref="paper",
+            xanchor="right",
+            font=dict(size=11),
+        )
         return fig
     if key == "education":
-        long = [{"gender": r["gender"], "measure": m, "value": r[m]} for r in rows
-                for m in ("literacy_rate", "enrolment_rate")]
+        long = [
+            {"gender": r["gender"], "measure": m, "value": r[m]}
+            for r in rows
+            for m in ("literacy_rate", "enrolment_rate")
+        ]
         for r in long:
-            r["measure"] = {"literacy_rate": "Literacy (10+)", "enrolment_rate": "Enrolled (5–16)"}[r["measure"]]
+            r["measure"] = {"literacy_rate": "Literacy (10+)", "enrolment_rate": "Enrolled (5–16)"}[
+                r["measure"]
+            ]
         return figures.bar(long, "measure", "value", series="gender", unit="%")
     if key == "disability":
-        return figures.bar([r for r in rows if r["disability_type"] != "none"], "disability_type",
-                           "persons_with_disability", horizontal=True)
+        return figures.bar(
+            [r for r in rows if r["disability_type"] != "none"],
+            "disability_type",
+            "persons_with_disability",
+            horizontal=True,
+        )
     if key == "cct":
         return figures.bar(rows, "quarter", "enrolments", series="cct_level", stacked=True)
     if key == "dwelling":
@@ -76,8 +132,13 @@ def figure_for(key: str, result):
     if key == "assets":
         r = rows[0]
         total = r["households"]
-        shares = [{"asset": ASSET_LABELS[m], "share": None if r[m] is None or not total else round(100 * r[m] / total, 1)}
-                  for m in ASSET_LABELS]
+        shares = [
+            {
+                "asset": ASSET_LABELS[m],
+                "share": None if r[m] is None or not total else round(100 * r[m] / total, 1),
+            }
+            for m in ASSET_LABELS
+        ]
         return figures.bar(shares, "asset", "share", unit="%")
     return figures.empty("")
 
@@ -85,15 +146,36 @@ def figure_for(key: str, result):
 def tehsil_table(result) -> html.Div:
     if not result.ok:
         return components.refusal(result.reason)
-    head = html.Thead(html.Tr([html.Th("Tehsil"), html.Th("Households", className="text-end"),
-                               html.Th("≤ cut-off", className="text-end"), html.Th("Beneficiary", className="text-end")]))
-    body = html.Tbody([html.Tr([
-        html.Td(r["tehsil_name"]), html.Td(components.fmt(r["households"]), className="text-end"),
-        html.Td(components.fmt(r["share_at_or_below_cutoff"], "share"), className="text-end"),
-        html.Td(components.fmt(r["share_beneficiary"], "share"), className="text-end")]) for r in result.rows])
-    note = html.Small("Tehsils with fewer than 1,000 registered households are not shown separately (x).",
-                      className="text-body-secondary")
-    return html.Div([dbc.Table([head, body], size="sm", striped=True, responsive=True, className="mb-1"), note])
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("Tehsil"),
+                html.Th("Households", className="text-end"),
+                html.Th("≤ cut-off", className="text-end"),
+                html.Th("Beneficiary", className="text-end"),
+            ]
+        )
+    )
+    body = html.Tbody(
+        [
+            html.Tr(
+                [
+                    html.Td(r["tehsil_name"]),
+                    html.Td(components.fmt(r["households"]), className="text-end"),
+                    html.Td(components.fmt(r["share_at_or_below_cutoff"], "share"), className="text-end"),
+                    html.Td(components.fmt(r["share_beneficiary"], "share"), className="text-end"),
+                ]
+            )
+            for r in result.rows
+        ]
+    )
+    note = html.Small(
+        "Tehsils with fewer than 1,000 registered households are not shown separately (x).",
+        className="text-body-secondary",
+    )
+    return html.Div(
+        [dbc.Table([head, body], size="sm", striped=True, responsive=True, className="mb-1"), note]
+    )
 
 
 def comparison_cards(district: str):
@@ -102,10 +184,20 @@ def comparison_cards(district: str):
     out = {}
     for level, codes in levels:
         geo = {"level": level, **({"codes": codes} if codes else {})}
-        hh = ask({"cube": "households", "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
-                  "geography": geo})
-        pp = ask({"cube": "persons", "measures": ["persons", "beneficiaries", "literacy_rate",
-                                                  "disability_prevalence"], "geography": geo})
+        hh = ask(
+            {
+                "cube": "households",
+                "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
+                "geography": geo,
+            }
+        )
+        pp = ask(
+            {
+                "cube": "persons",
+                "measures": ["persons", "beneficiaries", "literacy_rate", "disability_prevalence"],
+                "geography": geo,
+            }
+        )
         out[level] = (hh, pp)
     hh, pp = out["district"]
     if not (hh.ok and pp.ok):
@@ -121,17 +213,30 @@ def comparison_cards(district: str):
 
     h, p = hh.rows[0], pp.rows[0]
     cards = [
-        components.headline("Households", components.fmt(h["households"]), f"{components.fmt(p['persons'])} persons",
-                            "house"),
-        components.headline("At or below cut-off", components.fmt(h["share_at_or_below_cutoff"], "share"),
-                            compare(0, "share_at_or_below_cutoff"), "graph-down"),
-        components.headline("Beneficiary households", components.fmt(h["share_beneficiary"], "share"),
-                            f"{components.fmt(p['beneficiaries'])} women · " + compare(0, "share_beneficiary"),
-                            "cash-coin"),
-        components.headline("Literacy (10+)", components.fmt(p["literacy_rate"], "share"), compare(1, "literacy_rate"),
-                            "book"),
-        components.headline("Disability", components.fmt(p["disability_prevalence"], "share"),
-                            compare(1, "disability_prevalence"), "universal-access"),
+        components.headline(
+            "Households", components.fmt(h["households"]), f"{components.fmt(p['persons'])} persons", "house"
+        ),
+        components.headline(
+            "At or below cut-off",
+            components.fmt(h["share_at_or_below_cutoff"], "share"),
+            compare(0, "share_at_or_below_cutoff"),
+            "graph-down",
+        ),
+        components.headline(
+            "Beneficiary households",
+            components.fmt(h["share_beneficiary"], "share"),
+            f"{components.fmt(p['beneficiaries'])} women · " + compare(0, "share_beneficiary"),
+            "cash-coin",
+        ),
+        components.headline(
+            "Literacy (10+)", components.fmt(p["literacy_rate"], "share"), compare(1, "literacy_rate"), "book"
+        ),
+        components.headline(
+            "Disability",
+            components.fmt(p["disability_prevalence"], "share"),
+            compare(1, "disability_prevalence"),
+            "universal-access",
+        ),
     ]
     return cards, hh
 

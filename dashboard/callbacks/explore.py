@@ -26,8 +26,11 @@ EXPORT_TTL = 600  # seconds an export ticket stays valid
 
 def _measure_options(cube: str, tier: str) -> list[dict]:
     c = load_model().cubes[cube]
-    return [{"label": m.description, "value": m.name, "title": m.unit} for m in c.measures.values()
-            if tier in m.tiers]
+    return [
+        {"label": m.description, "value": m.name, "title": m.unit}
+        for m in c.measures.values()
+        if tier in m.tiers
+    ]
 
 
 def _dim_options(cube: str) -> list[dict]:
@@ -57,7 +60,9 @@ def _tehsil_options(district: str | None) -> list[dict]:
         return []
     t = geography.tehsils()
     t = t[t.district_code == district]
-    return [{"label": r.tehsil_name, "value": r.tehsil_code} for r in t.sort_values("tehsil_name").itertuples()]
+    return [
+        {"label": r.tehsil_name, "value": r.tehsil_code} for r in t.sort_values("tehsil_name").itertuples()
+    ]
 
 
 def _area_parts(area: str | None) -> tuple[str | None, str | None, str | None]:
@@ -82,12 +87,25 @@ def table_columns(result) -> list[dict]:
         if c in model.dimensions:
             cols.append({"field": c, "headerName": model.dimensions[c].description.split(" (")[0]})
         elif c.endswith("_name"):
-            cols.append({"field": c, "headerName": c.replace("_name", "").replace("_", " ").capitalize(),
-                         "pinned": "left"})
+            cols.append(
+                {
+                    "field": c,
+                    "headerName": c.replace("_name", "").replace("_", " ").capitalize(),
+                    "pinned": "left",
+                }
+            )
         else:
             m = model.cubes[result.cube].measures[c]
-            cols.append({"field": c, "headerName": f"{c.replace('_', ' ')} ({m.unit})", "type": "rightAligned",
-                         "valueFormatter": {"function": "params.value == null ? 'x' : d3.format(',')(params.value)"}})
+            cols.append(
+                {
+                    "field": c,
+                    "headerName": f"{c.replace('_', ' ')} ({m.unit})",
+                    "type": "rightAligned",
+                    "valueFormatter": {
+                        "function": "params.value == null ? 'x' : d3.format(',')(params.value)"
+                    },
+                }
+            )
     return cols
 
 
@@ -109,11 +127,15 @@ def chart(state: es.State, result):
     measure = state.measures[0]
     if state.chart == "table" or not rows:
         return figures.empty("Table only" if rows else "No cells")
+    if all(r.get(measure) is None for r in rows):
+        return figures.empty("Every cell is suppressed (x) here: choose a larger area or fewer categories.")
     if state.chart == "map":
         if state.level not in ("province", "division", "district") or state.dims:
             return figures.empty("Maps show provinces, divisions or districts without a breakdown.")
         unit = "%" if load_model().cubes[state.cube].measures[measure].unit == "percent" else ""
-        return figures.choropleth(rows, geo_col, measure, dash.get_asset_url(f"geo/{state.level}s.json"), unit=unit)
+        return figures.choropleth(
+            rows, geo_col, measure, dash.get_asset_url(f"geo/{state.level}s.json"), unit=unit
+        )
     if state.chart == "pyramid":
         if set(state.dims) != {"gender", "age_group"}:
             return figures.empty("A pyramid needs exactly the gender and age breakdowns.")
@@ -122,10 +144,19 @@ def chart(state: es.State, result):
         return figures.pyramid(rows, measure)
     if not state.dims and len(rows) > 60:  # too many bars to read: the 40 largest, as published
         shown = sorted([r for r in rows if r[measure] is not None], key=lambda r: -r[measure])[:40]
-        return figures.bar(shown, geo_col, measure, title=f"The 40 largest of {len(rows)} areas (all are in the table)")
+        return figures.bar(
+            shown, geo_col, measure, title=f"The 40 largest of {len(rows)} areas (all are in the table)"
+        )
     category = state.dims[0] if state.dims else geo_col
-    series = state.dims[1] if len(state.dims) > 1 else (geo_col if state.dims and len({r[geo_col] for r in rows}) > 1
-                                                         and len({r[geo_col] for r in rows}) <= 12 else None)
+    series = (
+        state.dims[1]
+        if len(state.dims) > 1
+        else (
+            geo_col
+            if state.dims and len({r[geo_col] for r in rows}) > 1 and len({r[geo_col] for r in rows}) <= 12
+            else None
+        )
+    )
     if state.dims and series is None and len({r[geo_col] for r in rows}) > 1:
         category, series = geo_col, state.dims[0]
     return figures.bar(rows, category, measure, series=series, stacked=state.chart == "stacked")
@@ -134,27 +165,41 @@ def chart(state: es.State, result):
 @callback(
     Output(ids.EX_URL, "search"),
     Output(ids.EX_CUBE, "value"),
-    Output(ids.EX_MEASURES, "options"), Output(ids.EX_MEASURES, "value"),
-    Output(ids.EX_DIMS, "options"), Output(ids.EX_DIMS, "value"),
-    Output(ids.EX_FILTERS, "options"), Output(ids.EX_FILTERS, "value"),
+    Output(ids.EX_MEASURES, "options"),
+    Output(ids.EX_MEASURES, "value"),
+    Output(ids.EX_DIMS, "options"),
+    Output(ids.EX_DIMS, "value"),
+    Output(ids.EX_FILTERS, "options"),
+    Output(ids.EX_FILTERS, "value"),
     Output(ids.EX_LEVEL, "value"),
     Output(ids.EX_PROVINCE, "value"),
-    Output(ids.EX_DISTRICT, "options"), Output(ids.EX_DISTRICT, "value"),
-    Output(ids.EX_TEHSIL, "options"), Output(ids.EX_TEHSIL, "value"),
+    Output(ids.EX_DISTRICT, "options"),
+    Output(ids.EX_DISTRICT, "value"),
+    Output(ids.EX_TEHSIL, "options"),
+    Output(ids.EX_TEHSIL, "value"),
     Output(ids.EX_CHART, "value"),
     Output(ids.EX_TOTALS, "value"),
     Output(ids.EX_GRAPH, "figure"),
-    Output(ids.EX_TABLE, "columnDefs"), Output(ids.EX_TABLE, "rowData"),
+    Output(ids.EX_TABLE, "columnDefs"),
+    Output(ids.EX_TABLE, "rowData"),
     Output(ids.EX_MESSAGE, "children"),
     Output(ids.EX_PROVENANCE, "children"),
     Input(ids.EX_URL, "search"),
-    Input(ids.EX_CUBE, "value"), Input(ids.EX_MEASURES, "value"), Input(ids.EX_DIMS, "value"),
-    Input(ids.EX_FILTERS, "value"), Input(ids.EX_LEVEL, "value"), Input(ids.EX_PROVINCE, "value"),
-    Input(ids.EX_DISTRICT, "value"), Input(ids.EX_TEHSIL, "value"), Input(ids.EX_CHART, "value"),
+    Input(ids.EX_CUBE, "value"),
+    Input(ids.EX_MEASURES, "value"),
+    Input(ids.EX_DIMS, "value"),
+    Input(ids.EX_FILTERS, "value"),
+    Input(ids.EX_LEVEL, "value"),
+    Input(ids.EX_PROVINCE, "value"),
+    Input(ids.EX_DISTRICT, "value"),
+    Input(ids.EX_TEHSIL, "value"),
+    Input(ids.EX_CHART, "value"),
     Input(ids.EX_TOTALS, "value"),
     State(ids.EX_URL, "pathname"),
 )
-def explore(search, cube, measures, dims, filters, level, province, district, tehsil, chart_type, totals, pathname):
+def explore(
+    search, cube, measures, dims, filters, level, province, district, tehsil, chart_type, totals, pathname
+):
     if pathname != "/explore":
         raise dash.exceptions.PreventUpdate
     principal = current_principal()
@@ -164,9 +209,16 @@ def explore(search, cube, measures, dims, filters, level, province, district, te
     if trigger in (None, ids.EX_URL):
         state = es.parse(search)
     else:
-        state = es.State(cube=cube or "households", measures=list(measures or []), dims=list(dims or []),
-                         level=level or "province", area=tehsil or district or province, chart=chart_type or "bar",
-                         totals="totals" in (totals or []), filters=list(filters or []))
+        state = es.State(
+            cube=cube or "households",
+            measures=list(measures or []),
+            dims=list(dims or []),
+            level=level or "province",
+            area=tehsil or district or province,
+            chart=chart_type or "bar",
+            totals="totals" in (totals or []),
+            filters=list(filters or []),
+        )
         if trigger == ids.EX_CUBE:  # a new cube: its own measures and dimensions
             state.measures, state.dims, state.filters = [], [], []
         if trigger == ids.EX_PROVINCE:
@@ -185,20 +237,31 @@ def explore(search, cube, measures, dims, filters, level, province, district, te
     figure = chart(state, result) if result is not None and result.ok else figures.empty("")
     columns = table_columns(result) if result is not None and result.ok else []
     rows = table_rows(result) if result is not None and result.ok else []
-    provenance = components.provenance(result.as_of, result.snapshot_id, result.tier != "mis") if result else None
+    provenance = (
+        components.provenance(result.as_of, result.snapshot_id, result.tier != "mis") if result else None
+    )
     return (
         new_search if new_search != (search or "") else no_update,
         state.cube,
-        _measure_options(state.cube, principal.tier), state.measures,
-        _dim_options(state.cube), state.dims,
-        _filter_options(state.cube, state.dims), state.filters,
+        _measure_options(state.cube, principal.tier),
+        state.measures,
+        _dim_options(state.cube),
+        state.dims,
+        _filter_options(state.cube, state.dims),
+        state.filters,
         state.level,
         prov_code,
-        _district_options(prov_code), dist_code,
-        _tehsil_options(dist_code), teh_code,
+        _district_options(prov_code),
+        dist_code,
+        _tehsil_options(dist_code),
+        teh_code,
         state.chart,
         ["totals"] if state.totals else [],
-        figure, columns, rows, message, provenance,
+        figure,
+        columns,
+        rows,
+        message,
+        provenance,
     )
 
 
@@ -206,8 +269,13 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(dash.get_app().server.config["SECRET_KEY"], salt="nser-export")
 
 
-@callback(Output("ex-export-token", "data"), Input(ids.EX_EXPORT_CSV, "n_clicks"),
-          Input(ids.EX_EXPORT_XLSX, "n_clicks"), State(ids.EX_URL, "search"), prevent_initial_call=True)
+@callback(
+    Output("ex-export-token", "data"),
+    Input(ids.EX_EXPORT_CSV, "n_clicks"),
+    Input(ids.EX_EXPORT_XLSX, "n_clicks"),
+    State(ids.EX_URL, "search"),
+    prevent_initial_call=True,
+)
 def request_export(_csv, _xlsx, search):
     """Sign an export ticket for the logged-in user; the background job trusts only the signature."""
     principal = current_principal()
@@ -249,14 +317,21 @@ def run_export(set_progress, token):
         set_progress((0, hidden))
         return no_update
     name = f"nser-{result.cube}-{result.as_of}"
-    out = (dcc.send_string(to_csv(result), f"{name}.csv") if ticket["fmt"] == "csv"
-           else dcc.send_bytes(to_xlsx(result), f"{name}.xlsx"))
+    out = (
+        dcc.send_string(to_csv(result), f"{name}.csv")
+        if ticket["fmt"] == "csv"
+        else dcc.send_bytes(to_xlsx(result), f"{name}.xlsx")
+    )
     set_progress((100, hidden))
     return out
 
 
-@callback(Output(ids.EX_SAVED, "children"), Input(ids.EX_SAVE_VIEW, "n_clicks"), State(ids.EX_VIEW_NAME, "value"),
-          State(ids.EX_URL, "search"))
+@callback(
+    Output(ids.EX_SAVED, "children"),
+    Input(ids.EX_SAVE_VIEW, "n_clicks"),
+    State(ids.EX_VIEW_NAME, "value"),
+    State(ids.EX_URL, "search"),
+)
 def saved_views(n_clicks, name, search):
     from dashboard.views import SavedViews
 
@@ -267,5 +342,8 @@ def saved_views(n_clicks, name, search):
     if ctx.triggered_id == ids.EX_SAVE_VIEW and name and name.strip():
         views.save(principal.user_id, name.strip(), es.serialize(es.parse(search)))
     items = [html.Li(dcc.Link(v.name, href=f"/explore{v.search}")) for v in views.list(principal.user_id)]
-    return [html.Div("Saved views", className="fw-semibold"), html.Ul(items, className="mb-0 ps-3")] if items else \
-        html.Div("No saved views yet.", className="text-body-secondary")
+    return (
+        [html.Div("Saved views", className="fw-semibold"), html.Ul(items, className="mb-0 ps-3")]
+        if items
+        else html.Div("No saved views yet.", className="text-body-secondary")
+    )

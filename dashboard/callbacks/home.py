@@ -10,11 +10,24 @@ from layouts.home import MAP_MEASURES
 
 
 def national_headlines() -> tuple[list, object]:
-    hh = ask({"cube": "households", "measures": ["households", "beneficiary_households", "share_at_or_below_cutoff"],
-              "geography": {"level": "national"}})
-    pp = ask({"cube": "persons", "measures": ["persons", "beneficiaries"], "geography": {"level": "national"}})
-    cct = ask({"cube": "education_cct", "measures": ["enrolments"], "dimensions": ["quarter"],
-               "geography": {"level": "national"}})
+    hh = ask(
+        {
+            "cube": "households",
+            "measures": ["households", "beneficiary_households", "share_at_or_below_cutoff"],
+            "geography": {"level": "national"},
+        }
+    )
+    pp = ask(
+        {"cube": "persons", "measures": ["persons", "beneficiaries"], "geography": {"level": "national"}}
+    )
+    cct = ask(
+        {
+            "cube": "education_cct",
+            "measures": ["enrolments"],
+            "dimensions": ["quarter"],
+            "geography": {"level": "national"},
+        }
+    )
     if not (hh.ok and pp.ok):
         return [components.refusal(hh.reason or pp.reason)], None
     h, p = hh.rows[0], pp.rows[0]
@@ -22,24 +35,42 @@ def national_headlines() -> tuple[list, object]:
     cards = [
         components.headline("Households", components.fmt(h["households"]), "in the registry", "house"),
         components.headline("Persons", components.fmt(p["persons"]), "household members", "people"),
-        components.headline("Kafaalat beneficiaries", components.fmt(p["beneficiaries"]),
-                            f"{components.fmt(h['beneficiary_households'])} households", "cash-coin"),
-        components.headline("At or below cut-off", components.fmt(h["share_at_or_below_cutoff"], "share"),
-                            "PMT score ≤ 32", "graph-down"),
-        components.headline("Taleemi Wazaif", components.fmt(latest["enrolments"]),
-                            f"children enrolled, {latest['quarter']}", "mortarboard"),
+        components.headline(
+            "Kafaalat beneficiaries",
+            components.fmt(p["beneficiaries"]),
+            f"{components.fmt(h['beneficiary_households'])} households",
+            "cash-coin",
+        ),
+        components.headline(
+            "At or below cut-off",
+            components.fmt(h["share_at_or_below_cutoff"], "share"),
+            "PMT score ≤ 32",
+            "graph-down",
+        ),
+        components.headline(
+            "Taleemi Wazaif",
+            components.fmt(latest["enrolments"]),
+            f"children enrolled, {latest['quarter']}",
+            "mortarboard",
+        ),
     ]
     return cards, hh
 
 
-@callback(Output(ids.HOME_CARDS, "children"), Output(ids.HOME_PROVENANCE, "children"), Input(ids.HOME_MAP_LEVEL, "id"))
+@callback(
+    Output(ids.HOME_CARDS, "children"),
+    Output(ids.HOME_PROVENANCE, "children"),
+    Input(ids.HOME_MAP_LEVEL, "id"),
+)
 def cards(_):
     cards_, result = national_headlines()
     prov = components.provenance(result.as_of, result.snapshot_id, result.tier != "mis") if result else None
     return cards_, prov
 
 
-@callback(Output(ids.HOME_MAP, "figure"), Input(ids.HOME_MAP_LEVEL, "value"), Input(ids.HOME_MAP_MEASURE, "value"))
+@callback(
+    Output(ids.HOME_MAP, "figure"), Input(ids.HOME_MAP_LEVEL, "value"), Input(ids.HOME_MAP_MEASURE, "value")
+)
 def home_map(level: str, measure: str):
     if level not in ("province", "district") or measure not in MAP_MEASURES:
         return figures.empty("Choose a map level and a measure.")
@@ -51,12 +82,21 @@ def home_map(level: str, measure: str):
     return figures.choropleth(result.rows, f"{level}_code", measure, shapes, unit=unit)
 
 
-@callback(Output(ids.HOME_NAV, "href"), Input(ids.HOME_MAP, "clickData"), Input(ids.HOME_SEARCH, "value"),
-          prevent_initial_call=True)
+@callback(
+    Output(ids.HOME_NAV, "href"),
+    Input(ids.HOME_MAP, "clickData"),
+    Input(ids.HOME_SEARCH, "value"),
+    prevent_initial_call=True,
+)
 def open_district(click, searched):
     code = searched
     if click and click.get("points"):
         code = click["points"][0].get("location")
-    if not code or not isinstance(code, str) or len(code) < 5 or code[:3] not in {f"PK{i}" for i in range(1, 8)}:
+    if (
+        not code
+        or not isinstance(code, str)
+        or len(code) < 5
+        or code[:3] not in {f"PK{i}" for i in range(1, 8)}
+    ):
         return no_update
     return f"/district/{code}"

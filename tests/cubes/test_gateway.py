@@ -125,6 +125,31 @@ def test_scope_limits_finer_areas_but_keeps_comparison_figures(gateway):
     assert wide.ok and {r["district_code"][:3] for r in wide.rows} == {"PK6"}
 
 
+def test_within_keeps_the_areas_inside_one_area_and_is_part_of_the_cache_key(gateway):
+    actor = make_actor("business")
+    everywhere = gateway.run_query(actor, make_query("beneficiaries", level="tehsil"))
+    punjab = make_query("beneficiaries", level="tehsil")
+    punjab["geography"]["within"] = "PK6"
+    attock = make_query("beneficiaries", level="tehsil")
+    attock["geography"]["within"] = "PK601"
+    in_punjab = gateway.run_query(actor, punjab)
+    in_attock = gateway.run_query(
+        actor, attock
+    )  # asked right after PK6: a cache keyed without `within` fails
+    assert everywhere.ok and in_punjab.ok and in_attock.ok
+    assert {r["tehsil_code"][:3] for r in in_punjab.rows} == {"PK6"}
+    assert len(in_punjab.rows) < len(everywhere.rows)
+    assert sorted(r["tehsil_code"] for r in in_attock.rows) == [f"PK601T0{i}" for i in range(1, 7)]
+    assert in_attock.query["geography"]["within"] == "PK601"
+    coarser = make_query("beneficiaries", level="province")
+    coarser["geography"]["within"] = "PK601"
+    refused = gateway.run_query(actor, coarser)
+    assert not refused.ok and "finer level" in refused.reason
+    unknown = make_query("beneficiaries", level="tehsil")
+    unknown["geography"]["within"] = "PK999"
+    assert "not a known area" in gateway.run_query(actor, unknown).reason
+
+
 # --- what leaves the gateway ---------------------------------------------------------------------
 
 

@@ -177,3 +177,56 @@ def test_rates_and_statement_from_the_command_line(data_dir, tmp_path):
     assert (tmp_path / "s.xlsx").exists() and (tmp_path / "s.csv").exists()
     bad = runner.invoke(main, ["metering", "statement", "--org", "Acme", "--month", "November"])
     assert bad.exit_code != 0 and "2026-11" in bad.output
+
+
+def test_run_generates_the_demo_registry_and_serves_it_under_gunicorn(data_dir, tmp_path):
+    """The README's first command, end to end on an empty data directory."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("NSER_SECRET_KEY", "NSER_DATABASE_URL", "NSER_DEMO")
+    }
+    nser = Path(sys.executable).with_name("nser")
+    log = tmp_path / "run.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(nser), "run", "--port", str(port), "--demo-households", "2000", "--workers", "1"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            body = None
+            for _ in range(240):
+                if proc.poll() is not None:
+                    break
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                        body = r.read().decode()
+                        break
+                except OSError:
+                    time.sleep(0.5)
+            assert body is not None, log.read_text()[-3000:]
+            assert "<title>NSER Insight</title>" in body
+            text = log.read_text()
+            assert "generating the demo registry (2,000 households)" in text and "demo users" in text
+            assert "gunicorn" in text.lower()
+            assert (data_dir / "CURRENT").exists() and list(data_dir.glob("*.cubes.duckdb"))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def test_run_without_demo_needs_a_secret_key(data_dir, monkeypatch):
+    monkeypatch.delenv("NSER_SECRET_KEY", raising=False)
+    result = CliRunner().invoke(main, ["run", "--no-demo"])
+    assert result.exit_code != 0 and "NSER_SECRET_KEY" in result.output

@@ -1,0 +1,151 @@
+"""The app in a real browser (Debian's Chromium) against gunicorn: the tiers' main journeys."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import is_local
+
+pytestmark = pytest.mark.browser
+PASSWORD = "nser-demo-2026"
+
+
+def login(page, base: str, user: str, then: str = "/explore") -> None:
+    page.goto(f"{base}/login?next={quote(then, safe='/')}")
+    page.fill("#login-username", user)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_selector("#user-badge")
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    """Poll a Python condition (the app's CSP forbids Playwright's string-evaluated wait_for_function)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+def choose(page, dropdown: str, text: str) -> None:
+    """Pick an option of a Dash dropdown by typing into its search box."""
+    page.click(f"#{dropdown}")
+    page.fill(".dash-dropdown-content input.dash-dropdown-search", text)
+    page.click(f".dash-dropdown-content [role=option]:has-text('{text}')")
+
+
+def assert_offline(page) -> None:
+    foreign = [u for u in page.requests_seen if not is_local(u)]
+    assert not foreign, foreign
+
+
+def test_home_map_click_opens_district_dashboard(app_server, page, screenshot):
+    page.goto(app_server + "/")
+    page.wait_for_selector(".headline-value")
+    page.wait_for_selector("path.choroplethlocation", state="attached")
+    wait_until(lambda: page.locator("path.choroplethlocation").count() >= 156)  # grey base layer + values
+    assert re.match(r"^[\d,]+$", page.locator(".headline-value").first.inner_text())
+    assert "Registry as of" in page.inner_text("body") and "perturbed" in page.inner_text("body")
+    assert "OpenStreetMap contributors" in page.inner_text("body")
+    screenshot(page, "home")
+    box = page.locator("path.choroplethlocation").nth(40).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(re.compile(r".*/district/PK\w+$"))
+    page.wait_for_selector(".headline-value")
+    page.wait_for_selector(".js-plotly-plot .bars, .js-plotly-plot .barlayer", state="attached")
+    assert "Households by PMT band" in page.inner_text("body")
+    screenshot(page, "district")
+    assert_offline(page)
+
+
+def test_district_dashboard_on_a_phone_and_its_size(app_server, browser, screenshot):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(app_server + "/district/PK601")
+    page.wait_for_selector(".headline-value")
+    page.wait_for_load_state("networkidle")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 392  # nothing forces sideways scrolling
+    transferred = page.evaluate("""() => performance.getEntriesByType('navigation').concat(
+        performance.getEntriesByType('resource')).reduce((s, e) => s + (e.transferSize || 0), 0)""")
+    assert transferred <= 2.5 * 2**20, transferred
+    screenshot(page, "district-phone", full_page=False)
+    context.close()
+
+
+def test_anonymous_is_redirected_from_the_explorer(app_server, page):
+    page.goto(app_server + "/explore")
+    page.wait_for_url(re.compile(r".*/login\?next=/explore$"))
+    page.wait_for_selector("#login-username")
+
+
+def test_a_shared_explorer_link_survives_the_login(app_server, page):
+    shared = "/explore?cube=beneficiaries&m=beneficiaries&level=tehsil&area=PK601&chart=table"
+    page.goto(app_server + shared)
+    page.wait_for_selector("#login-username")
+    page.fill("#login-username", "planner")
+    page.fill("#login-password", "wrong password")
+    page.click("#login-submit")
+    page.wait_for_selector("#login-error")  # a failed attempt keeps the link too
+    page.fill("#login-username", "planner")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(re.compile(r".*/explore\?cube=beneficiaries.*area=PK601.*"))
+    expect(page.locator("#ex-table .ag-center-cols-container .ag-row")).to_have_count(6)
+
+
+def test_business_user_slices_beneficiaries_by_tehsil_and_exports_the_table(app_server, page, screenshot):
+    login(page, app_server, "planner")
+    page.click("text=Beneficiaries by tehsil")  # click one
+    page.wait_for_url(re.compile(r".*cube=beneficiaries.*level=tehsil.*"))
+    choose(page, "ex-province", "Punjab")  # click two: narrow to one district
+    page.wait_for_url(re.compile(r".*area=PK6&.*"))
+    choose(page, "ex-district", "Attock")
+    page.wait_for_url(re.compile(r".*area=PK601.*"))
+    rows_of_table = page.locator("#ex-table .ag-center-cols-container .ag-row")
+    expect(rows_of_table).to_have_count(6)  # Attock's six tehsils
+    assert page.locator("#ex-graph .js-plotly-plot").count() == 1
+    names = page.locator("#ex-table .ag-pinned-left-cols-container .ag-row").all_inner_texts()
+    values = page.locator("#ex-table .ag-center-cols-container .ag-row").all_inner_texts()
+    shown = sorted(zip([n.strip() for n in names], [v.strip() for v in values], strict=True))
+    screenshot(page, "explorer-beneficiaries-by-tehsil")
+    with page.expect_download() as download:
+        page.click("#ex-export-csv")
+    with open(download.value.path(), encoding="utf-8") as fh:
+        text = fh.read()
+    rows = list(
+        csv.DictReader(io.StringIO("".join(ln + "\n" for ln in text.splitlines() if not ln.startswith("#"))))
+    )
+    exported = sorted(
+        (r["tehsil_name"], f"{int(r['beneficiaries']):,}" if r["beneficiaries"] else "x") for r in rows
+    )
+    assert exported == shown
+    assert "UNPROTECTED" not in page.inner_text("body")
+    # the URL holds the state: reloading shows the same table
+    page.reload()
+    expect(page.locator("#ex-table .ag-center-cols-container .ag-row")).to_have_count(6)
+    assert_offline(page)
+
+
+def test_mis_sees_the_unprotected_marker(app_server, page, screenshot):
+    login(
+        page,
+        app_server,
+        "mis",
+        then="/explore?cube=persons&m=persons&d=gender&level=union_council&area=PK601T01",
+    )
+    page.wait_for_selector("#unprotected-marker")
+    assert "UNPROTECTED" in page.inner_text("#unprotected-marker")
+    page.wait_for_selector("#ex-table .ag-row")
+    screenshot(page, "explorer-mis")
+    page.goto(app_server + "/admin")
+    page.wait_for_selector("#admin-users .ag-row")
+    assert "planner" in page.inner_text("#admin-users")

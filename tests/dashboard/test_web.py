@@ -1,0 +1,157 @@
+"""The Flask side: secret key, login and logout, CSRF, safe redirects, cookies, headers and error pages.
+
+A bare Flask app configured by ``web.configure`` (what the Dash app's server gets), on a fresh SQLite store.
+"""
+
+from __future__ import annotations
+
+import re
+
+import flask
+import pytest
+
+from dashboard import web
+from dashboard.accounts import Accounts
+from dashboard.audit import AccessLog
+
+PASSWORD = "Correct-horse-battery-2026"
+
+
+@pytest.fixture()
+def server(data_dir, monkeypatch):
+    monkeypatch.setenv("NSER_SECRET_KEY", "k" * 64)
+    monkeypatch.delenv("NSER_DEMO", raising=False)
+    monkeypatch.delenv("NSER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("NSER_AUDIT_KEY", "a" * 64)
+    accounts = Accounts()
+    accounts.add_organisation("Planning Board", "provincial_government", actor="test")
+    accounts.add_user(
+        "planner", "A Planner", "Planning Board", PASSWORD, "business", "none", [], None, actor="test"
+    )
+    app = flask.Flask("test-web")
+    web.configure(app, lambda: ["'sha256-abc='"])
+
+    @app.get("/whoami")
+    def whoami():
+        p = web.current_principal()
+        return {"user": p.username if p else None, "csrf": web.csrf_token()}
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals /srv/nser/warehouse.duckdb")
+
+    return app
+
+
+def _csrf(client) -> str:
+    return client.get("/whoami").get_json()["csrf"]
+
+
+def login(client, password: str = PASSWORD, next_: str = "/explore", csrf: str | None = None):
+    return client.post(
+        "/auth/login",
+        data={
+            "username": "planner",
+            "password": password,
+            "next": next_,
+            "csrf_token": csrf or _csrf(client),
+        },
+    )
+
+
+def test_outside_demo_mode_a_secret_key_is_required(data_dir, monkeypatch):
+    monkeypatch.delenv("NSER_SECRET_KEY", raising=False)
+    monkeypatch.delenv("NSER_DEMO", raising=False)
+    with pytest.raises(RuntimeError, match="NSER_SECRET_KEY must be set"):
+        web.secret_key()
+    monkeypatch.setenv("NSER_DEMO", "1")  # demo mode keeps a generated key in the data directory, 0600
+    key = web.secret_key()
+    assert len(key) == 64 and web.secret_key() == key
+    assert (data_dir / "secrets" / "flask.key").stat().st_mode & 0o077 == 0
+
+
+def test_login_sets_a_hardened_session_cookie_and_redirects_to_next(server):
+    client = server.test_client()
+    response = login(client, next_="/explore?cube=persons&level=tehsil")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/explore?cube=persons&level=tehsil"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+    assert client.get("/whoami").get_json()["user"] == "planner"
+
+
+def test_login_without_the_forms_csrf_token_is_refused(server):
+    client = server.test_client()
+    _csrf(client)
+    response = client.post("/auth/login", data={"username": "planner", "password": PASSWORD})
+    assert response.status_code == 400
+    assert b"did not come from this site" in response.data
+    forged = login(client, csrf="not-the-token")
+    assert forged.status_code == 400
+    assert client.get("/whoami").get_json()["user"] is None
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)", "explore"]
+)
+def test_login_never_redirects_off_site(server, target):
+    response = login(server.test_client(), next_=target)
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+
+
+def test_a_failed_login_says_so_keeps_the_link_and_is_logged(server):
+    client = server.test_client()
+    response = login(client, password="wrong", next_="/explore?cube=persons&level=tehsil")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login?next=/explore%3Fcube%3Dpersons%26level%3Dtehsil"
+    with client.session_transaction() as s:
+        assert "login_error" in s and "planner" not in s["login_error"]  # never says whether the user exists
+    assert client.get("/whoami").get_json()["user"] is None
+    kinds = [(r.kind, r.outcome) for r in AccessLog().rows()]
+    assert ("login", "failure") in kinds
+
+
+def test_logout_ends_the_session_and_is_logged(server):
+    client = server.test_client()
+    login(client)
+    response = client.post("/auth/logout", data={"csrf_token": _csrf(client)})
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    assert client.get("/whoami").get_json()["user"] is None
+    assert [r.kind for r in AccessLog().rows()][-1] == "logout"
+
+
+def test_a_disabled_user_is_logged_out_on_the_next_request(server):
+    client = server.test_client()
+    login(client)
+    Accounts().disable("planner", actor="test")
+    assert client.get("/whoami").get_json()["user"] is None
+
+
+def test_security_headers_on_every_response(server):
+    response = server.test_client().get("/whoami")
+    csp = response.headers["Content-Security-Policy"]
+    script_src = re.search(r"script-src ([^;]+)", csp).group(1)
+    assert script_src == "'self' 'sha256-abc='"  # no inline or eval'd script beyond Dash's own hashed ones
+    assert "frame-ancestors 'none'" in csp and "connect-src 'self'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers  # plain http in tests
+    secure = server.test_client().get("/whoami", base_url="https://nser.example")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_errors_show_a_plain_page_without_internals(server):
+    server.config["PROPAGATE_EXCEPTIONS"] = False
+    client = server.test_client()
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and b"Back to NSER Insight" in missing.data
+    broken = client.get("/boom")
+    assert broken.status_code == 500
+    assert b"Something went wrong" in broken.data
+    assert b"warehouse.duckdb" not in broken.data and b"Traceback" not in broken.data
+    assert "Content-Security-Policy" in broken.headers
+
+
+def test_health_check(server):
+    response = server.test_client().get("/healthz")
+    assert response.status_code == 200 and response.get_json() == {"ok": True}

@@ -40,8 +40,11 @@ def walk(value):
 @pytest.mark.parametrize("tier", TIERS)
 @pytest.mark.parametrize("level", LEVELS)
 def test_permission_matrix_tier_cube_geography(gateway, cube, tier, level):
-    lowest = load_model().cubes[cube].tiers[tier].lowest_geography
-    allowed = LEVELS.index(level) <= LEVELS.index(lowest)
+    model = load_model()
+    lowest = model.cubes[cube].tiers[tier].lowest_geography
+    # a table without breakdowns (plain counts) may go one level finer where the tier allows it
+    plain = model.tier(tier).get("univariate_lowest_geography", lowest)
+    allowed = LEVELS.index(level) <= max(LEVELS.index(lowest), LEVELS.index(plain))
     codes = None
     if level in ("tehsil", "union_council"):  # keep the table small: one district's units
         codes = ["PK601T01"] if level == "tehsil" else ["PK601T01U001"]
@@ -49,6 +52,41 @@ def test_permission_matrix_tier_cube_geography(gateway, cube, tier, level):
     assert result.ok is allowed, result.reason
     if not allowed:
         assert "too detailed for your access level" in result.reason
+
+
+def test_public_plain_counts_reach_tehsils_but_breakdowns_and_union_councils_do_not(gateway):
+    public = make_actor("public")
+    plain = gateway.run_query(public, make_query("beneficiaries", level="tehsil", codes=["PK601T01"]))
+    assert plain.ok, plain.reason
+    for query in (
+        make_query("beneficiaries", dimensions=["age_group"], level="tehsil", codes=["PK601T01"]),
+        make_query("beneficiaries", level="union_council", codes=["PK601T01U001"]),
+    ):
+        refused = gateway.run_query(public, query)
+        assert not refused.ok and "too detailed for your access level" in refused.reason
+
+
+def test_tehsils_below_the_household_floor_are_hidden_from_the_public(cubes_store):
+    """The plain-count allowance shows a tehsil only when it holds enough households: with the floor set
+    between the smallest and largest tehsil of the small warehouse, exactly the small ones are hidden."""
+    import copy
+
+    truth = Gateway(cubes_store, events=MemorySink()).run_query(
+        make_actor("mis"), make_query("households", level="tehsil", filters=None)
+    )
+    sizes = {r["tehsil_code"]: r["households"] for r in truth.rows}
+    floor = sorted(sizes.values())[len(sizes) // 2]
+    model = copy.deepcopy(load_model())
+    model.tier("public")["min_area_households"] = floor
+    public = Gateway(cubes_store, model=model, events=MemorySink()).run_query(
+        make_actor("public"), make_query("households", level="tehsil")
+    )
+    assert public.ok, public.reason
+    hidden = {r["tehsil_code"] for r in public.rows if r["households"] is None}
+    small = {code for code, n in sizes.items() if n < floor}
+    assert small and hidden >= small
+    shown = {r["tehsil_code"] for r in public.rows if r["households"] is not None}
+    assert shown and shown.isdisjoint(small)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +327,9 @@ def test_every_answer_and_refusal_is_audited_and_answers_are_metered(gateway):
     ok = gateway.run_query(
         make_actor("business", user="amina"), make_query("households", dimensions=["urban_rural"])
     )
-    bad = gateway.run_query(make_actor("public", user="anon"), make_query("households", level="tehsil"))
+    bad = gateway.run_query(
+        make_actor("public", user="anon"), make_query("households", level="union_council")
+    )
     new = sink.events[before:]
     kinds = [e.kind for e in new]
     assert kinds == ["query_audited", "data_metered", "query_audited"]

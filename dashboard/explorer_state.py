@@ -2,7 +2,8 @@
 
 URL keys: ``cube``, ``m`` (measures, comma-separated), ``d`` (dimensions), ``level``, ``area`` (a province,
 district or tehsil code that narrows the areas), ``chart``, ``totals`` (1), ``f`` (filters as
-``dim:member`` comma-separated).
+``dim:member`` comma-separated), ``cols`` (the dimension spread across the table's columns; by default
+the last one chosen, ``none`` for one row per cell).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class State:
     chart: str = "bar"
     totals: bool = False
     filters: list[str] = field(default_factory=list)  # "dim:member"
+    across: str | None = None  # the dimension whose members become the table's columns
 
 
 def parse(search: str | None) -> State:
@@ -50,6 +52,8 @@ def parse(search: str | None) -> State:
     s.chart = chart if chart in CHARTS else "bar"
     s.totals = one("totals") == "1"
     s.filters = [f for f in many("f") if ":" in f and f.split(":", 1)[0] in s.dims]
+    cols = one("cols")
+    s.across = None if cols == "none" or not s.dims else (cols if cols in s.dims else s.dims[-1])
     return s
 
 
@@ -65,6 +69,8 @@ def serialize(s: State) -> str:
         params["totals"] = "1"
     if s.filters:
         params["f"] = ",".join(s.filters)
+    if s.dims and s.across != s.dims[-1]:
+        params["cols"] = s.across or "none"
     return "?" + urlencode(params, safe=",:")
 
 

@@ -80,6 +80,14 @@ def layout(mis: bool = False, **_) -> html.Div:
                             ),
                             dcc.Dropdown(id=ids.EX_DIMS, multi=True, placeholder="no breakdown"),
                             dbc.Label(
+                                "Across the columns",
+                                html_for=ids.EX_ACROSS,
+                                className="small fw-semibold mt-2",
+                            ),
+                            dcc.Dropdown(
+                                id=ids.EX_ACROSS, clearable=False, placeholder="choose a breakdown first"
+                            ),
+                            dbc.Label(
                                 "Filter categories",
                                 html_for=ids.EX_FILTERS,
                                 className="small fw-semibold mt-2",

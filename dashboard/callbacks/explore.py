@@ -15,11 +15,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cubes.model import load_model
 from dashboard import explorer_state as es
-from dashboard.answers import ask, to_csv, to_xlsx
+from dashboard.answers import ask, dimension_header, tabulate, to_csv, to_xlsx
 from dashboard.web import current_principal
 from data import geography
 from layouts import components, figures, ids
-from layouts.figures import label
 
 EXPORT_TTL = 600  # seconds an export ticket stays valid
 
@@ -78,45 +77,31 @@ def _area_parts(area: str | None) -> tuple[str | None, str | None, str | None]:
     return area, None, None
 
 
-def table_columns(result) -> list[dict]:
-    model = load_model()
+def across_options(dims: list[str]) -> list[dict]:
+    none = {"label": "None: one row per cell", "value": "none"}
+    return [none] + [{"label": dimension_header(d), "value": d} for d in dims] if dims else []
+
+
+def grid(result, across: str | None) -> tuple[list[dict], list[dict]]:
+    """AG Grid columns and rows for the table everyone reads and exports (answers.tabulate)."""
+    table = tabulate(result, across)
     cols = []
-    for c in result.columns:
-        if c.endswith("_code") and c.replace("_code", "_name") in result.columns:
-            continue
-        if c in model.dimensions:
-            cols.append({"field": c, "headerName": model.dimensions[c].description.split(" (")[0]})
-        elif c.endswith("_name"):
-            cols.append(
-                {
-                    "field": c,
-                    "headerName": c.replace("_name", "").replace("_", " ").capitalize(),
-                    "pinned": "left",
-                }
+    for i, (header, kind, unit) in enumerate(zip(table.headers, table.kinds, table.units, strict=True)):
+        col = {"field": f"c{i}", "headerName": header, "headerTooltip": header}
+        if kind == "code":
+            col.update(width=110, suppressSizeToFit=True)
+        elif kind == "name":
+            col.update(pinned="left", minWidth=140)
+        elif kind == "value":
+            col.update(
+                type="rightAligned",
+                minWidth=90,
+                valueFormatter={"function": "params.value == null ? 'x' : d3.format(',')(params.value)"},
+                headerClass="text-wrap" if unit else None,
             )
-        else:
-            m = model.cubes[result.cube].measures[c]
-            cols.append(
-                {
-                    "field": c,
-                    "headerName": f"{c.replace('_', ' ')} ({m.unit})",
-                    "type": "rightAligned",
-                    "valueFormatter": {
-                        "function": "params.value == null ? 'x' : d3.format(',')(params.value)"
-                    },
-                }
-            )
-    return cols
-
-
-def table_rows(result) -> list[dict]:
-    out = []
-    for r in result.rows:
-        row = dict(r)
-        for d in result.query.get("dimensions", []):
-            row[d] = label(d, row[d])
-        out.append(row)
-    return out
+        cols.append(col)
+    rows = [{f"c{i}": v for i, v in enumerate(r)} for r in table.rows]
+    return cols, rows
 
 
 def chart(state: es.State, result):
@@ -169,6 +154,8 @@ def chart(state: es.State, result):
     Output(ids.EX_MEASURES, "value"),
     Output(ids.EX_DIMS, "options"),
     Output(ids.EX_DIMS, "value"),
+    Output(ids.EX_ACROSS, "options"),
+    Output(ids.EX_ACROSS, "value"),
     Output(ids.EX_FILTERS, "options"),
     Output(ids.EX_FILTERS, "value"),
     Output(ids.EX_LEVEL, "value"),
@@ -195,16 +182,29 @@ def chart(state: es.State, result):
     Input(ids.EX_TEHSIL, "value"),
     Input(ids.EX_CHART, "value"),
     Input(ids.EX_TOTALS, "value"),
+    Input(ids.EX_ACROSS, "value"),
     State(ids.EX_URL, "pathname"),
 )
 def explore(
-    search, cube, measures, dims, filters, level, province, district, tehsil, chart_type, totals, pathname
+    search,
+    cube,
+    measures,
+    dims,
+    filters,
+    level,
+    province,
+    district,
+    tehsil,
+    chart_type,
+    totals,
+    across,
+    pathname,
 ):
     if pathname != "/explore":
         raise dash.exceptions.PreventUpdate
     principal = current_principal()
     if principal is None:  # a direct POST without a session: nothing but a pointer to the login page
-        return (no_update,) * 19 + (components.refusal("Log in to use the explorer."), None)
+        return (no_update,) * 21 + (components.refusal("Log in to use the explorer."), None)
     trigger = ctx.triggered_id
     if trigger in (None, ids.EX_URL):
         state = es.parse(search)
@@ -218,9 +218,12 @@ def explore(
             chart=chart_type or "bar",
             totals="totals" in (totals or []),
             filters=list(filters or []),
+            across=None if across in (None, "none") else across,
         )
         if trigger == ids.EX_CUBE:  # a new cube: its own measures and dimensions
             state.measures, state.dims, state.filters = [], [], []
+        if trigger == ids.EX_DIMS or (across is None and state.dims):  # the newest breakdown goes across
+            state.across = state.dims[-1] if state.dims else None
         if trigger == ids.EX_PROVINCE:
             state.area = province
         if trigger == ids.EX_DISTRICT:
@@ -235,8 +238,7 @@ def explore(
         result = ask(query)
         message = None if result.ok else components.refusal(result.reason)
     figure = chart(state, result) if result is not None and result.ok else figures.empty("")
-    columns = table_columns(result) if result is not None and result.ok else []
-    rows = table_rows(result) if result is not None and result.ok else []
+    columns, rows = grid(result, state.across) if result is not None and result.ok else ([], [])
     provenance = (
         components.provenance(result.as_of, result.snapshot_id, result.tier != "mis") if result else None
     )
@@ -247,6 +249,8 @@ def explore(
         state.measures,
         _dim_options(state.cube),
         state.dims,
+        across_options(state.dims),
+        (state.across or "none") if state.dims else None,
         _filter_options(state.cube, state.dims),
         state.filters,
         state.level,
@@ -281,11 +285,19 @@ def request_export(_csv, _xlsx, search):
     principal = current_principal()
     if principal is None or not ctx.triggered_id:
         return no_update
-    query, _ = es.to_query(es.parse(search))
+    state = es.parse(search)
+    query, _ = es.to_query(state)
     if query is None:
         return no_update
     fmt = "csv" if ctx.triggered_id == ids.EX_EXPORT_CSV else "xlsx"
-    return _serializer().dumps({"user": principal.username, "query": query, "fmt": fmt, "at": time.time()})
+    ticket = {
+        "user": principal.username,
+        "query": query,
+        "across": state.across,
+        "fmt": fmt,
+        "at": time.time(),
+    }
+    return _serializer().dumps(ticket)
 
 
 @callback(
@@ -318,9 +330,9 @@ def run_export(set_progress, token):
         return no_update
     name = f"nser-{result.cube}-{result.as_of}"
     out = (
-        dcc.send_string(to_csv(result), f"{name}.csv")
+        dcc.send_string(to_csv(result, ticket.get("across")), f"{name}.csv")
         if ticket["fmt"] == "csv"
-        else dcc.send_bytes(to_xlsx(result), f"{name}.xlsx")
+        else dcc.send_bytes(to_xlsx(result, ticket.get("across")), f"{name}.xlsx")
     )
     set_progress((100, hidden))
     return out

@@ -42,6 +42,20 @@ def choose(page, dropdown: str, text: str) -> None:
     page.click(f".dash-dropdown-content [role=option]:has-text('{text}')")
 
 
+def grid_rows(page) -> list[tuple[str, ...]]:
+    """The explorer table as shown: each row's cells in column order (AG Grid splits pinned columns off)."""
+    rows: dict[str, dict[str, str]] = {}
+    for row in page.locator("#ex-table .ag-row").all():
+        index = row.get_attribute("row-index")
+        for cell in row.locator(".ag-cell").all():
+            rows.setdefault(index, {})[cell.get_attribute("col-id")] = cell.inner_text().strip()
+    ordered = []
+    for index in sorted(rows, key=int):
+        cells = rows[index]
+        ordered.append(tuple(cells[k] for k in sorted(cells, key=lambda c: int(c[1:]))))
+    return ordered
+
+
 def assert_offline(page) -> None:
     foreign = [u for u in page.requests_seen if not is_local(u)]
     assert not foreign, foreign
@@ -112,27 +126,49 @@ def test_business_user_slices_beneficiaries_by_tehsil_and_exports_the_table(app_
     page.wait_for_url(re.compile(r".*area=PK601.*"))
     rows_of_table = page.locator("#ex-table .ag-center-cols-container .ag-row")
     expect(rows_of_table).to_have_count(6)  # Attock's six tehsils
-    assert page.locator("#ex-graph .js-plotly-plot").count() == 1
-    names = page.locator("#ex-table .ag-pinned-left-cols-container .ag-row").all_inner_texts()
-    values = page.locator("#ex-table .ag-center-cols-container .ag-row").all_inner_texts()
-    shown = sorted(zip([n.strip() for n in names], [v.strip() for v in values], strict=True))
+    expect(page.locator("#ex-graph .js-plotly-plot")).to_have_count(1)
+    shown = grid_rows(page)
+    assert len(shown) == 6 and all(r[0].startswith("PK601T") for r in shown)
     screenshot(page, "explorer-beneficiaries-by-tehsil")
     with page.expect_download() as download:
         page.click("#ex-export-csv")
     with open(download.value.path(), encoding="utf-8") as fh:
-        text = fh.read()
-    rows = list(
-        csv.DictReader(io.StringIO("".join(ln + "\n" for ln in text.splitlines() if not ln.startswith("#"))))
+        lines = [ln for ln in fh.read().splitlines() if not ln.startswith("#")]
+    exported = list(csv.reader(io.StringIO("\n".join(lines))))
+    assert exported[0][:2] == ["Tehsil code", "Tehsil"]
+    assert sorted(tuple(r) for r in exported[1:]) == sorted(
+        tuple(v if v != "x" else "" for v in row)
+        for row in ((c, n, val.replace(",", "")) for c, n, val in shown)
     )
-    exported = sorted(
-        (r["tehsil_name"], f"{int(r['beneficiaries']):,}" if r["beneficiaries"] else "x") for r in rows
-    )
-    assert exported == shown
     assert "UNPROTECTED" not in page.inner_text("body")
     # the URL holds the state: reloading shows the same table
     page.reload()
     expect(page.locator("#ex-table .ag-center-cols-container .ag-row")).to_have_count(6)
     assert_offline(page)
+
+
+def test_a_breakdown_is_a_cross_table_and_the_back_button_restores_it(app_server, page, screenshot):
+    login(
+        page, app_server, "planner", then="/explore?cube=persons&m=persons&d=gender&level=district&area=PK6"
+    )
+    expect(page.locator("#ex-table .ag-header-cell-text", has_text="Transgender")).to_have_count(1)
+    expect(page.locator("#ex-table .ag-center-cols-container .ag-row")).to_have_count(36)
+    crossed = grid_rows(page)
+    assert len(crossed) == 36 and all(len(r) == 5 for r in crossed)  # Punjab's districts × 3 genders + names
+    screenshot(page, "explorer-cross-table")
+    choose(page, "ex-across", "None: one row per cell")
+    page.wait_for_url(re.compile(r".*cols=none.*"))
+    expect(page.locator("#ex-table .ag-header-cell-text", has_text="Transgender")).to_have_count(0)
+    expect(page.locator("#ex-table .ag-center-cols-container .ag-row")).to_have_count(50)
+    long = grid_rows(page)
+    assert len(long) == 50  # the first page of 108 cells (36 districts × 3)
+    by_cell = {
+        (c[0], g): v for c in crossed for g, v in zip(("Male", "Female", "Transgender"), c[2:], strict=True)
+    }
+    assert all(by_cell[r[0], r[2]] == r[3] for r in long)  # the same values, laid out differently
+    page.go_back()
+    page.wait_for_url(re.compile(r".*d=gender&level=district&area=PK6&chart=bar$"))
+    expect(page.locator("#ex-table .ag-header-cell-text", has_text="Transgender")).to_have_count(1)
 
 
 def test_mis_sees_the_unprotected_marker(app_server, page, screenshot):

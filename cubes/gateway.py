@@ -404,7 +404,7 @@ class Gateway:
             ]
         frames, sources = [], []
         for dims in dim_sets:
-            frame, source = self._cells(con, actor, cube, level, dims, areas)
+            frame, source = self._cells(con, actor, cube, level, dims, areas, self._measures_used(cube, q))
             for d in q.dimensions:
                 if d not in dims:
                     frame[d] = TOTAL
@@ -416,8 +416,26 @@ class Gateway:
         result = self._protect(actor, cube, q, level, cells)
         return result, ",".join(sorted(set(sources)))
 
+    @staticmethod
+    def _measures_used(cube: Cube, q: Query) -> set[str]:
+        """The measures whose columns protection reads: those asked for, the parts of shares, and the
+        cube's base count (household rule, area floor, record keys of magnitudes)."""
+        used = {*q.measures, cube.count_measures()[0].name}
+        for m in q.measures:
+            meas = cube.measures[m]
+            if meas.type == "share":
+                used |= {meas.numerator, meas.denominator}
+        return used
+
     def _cells(
-        self, con, actor: Actor, cube: Cube, level: str, dims: tuple[str, ...], areas: list[str]
+        self,
+        con,
+        actor: Actor,
+        cube: Cube,
+        level: str,
+        dims: tuple[str, ...],
+        areas: list[str],
+        measures: set[str] | None = None,
     ) -> tuple[pd.DataFrame, str]:
         """True aggregates for every (area, member…) cell, zero cells included (internal only)."""
         geo_col = self.model.geo_level(level).column
@@ -430,7 +448,7 @@ class Gateway:
             df = self._raw(con, cube, level, dims, areas)
             source = "raw"
         else:
-            df = self._from_rollup(con, cube, spec, level, dims, areas)
+            df = self._from_rollup(con, cube, spec, level, dims, areas, measures)
             source = spec.table
         # the full grid: every selected area × every member, so empty cells are shown (as suppressed) too
         grid = pd.DataFrame({geo_col: areas})
@@ -442,14 +460,21 @@ class Gateway:
         return df, source
 
     def _from_rollup(
-        self, con, cube: Cube, spec: RollupSpec, level: str, dims: tuple[str, ...], areas: list[str] | None
+        self,
+        con,
+        cube: Cube,
+        spec: RollupSpec,
+        level: str,
+        dims: tuple[str, ...],
+        areas: list[str] | None,
+        measures: set[str] | None = None,
     ) -> pd.DataFrame:
         geo_col = self.model.geo_level(level).column
         where, params = "", []
         if areas is not None:
             where = f"WHERE {geo_col} IN ({', '.join('?' for _ in areas)})"
             params = areas
-        sql = reaggregate_sql(self.model, cube, spec.table, spec.dims, geo_col, dims, where)
+        sql = reaggregate_sql(self.model, cube, spec.table, spec.dims, geo_col, dims, where, measures)
         return con.execute(sql, params).df()
 
     def _raw(self, con, cube: Cube, level: str, dims: tuple[str, ...], areas: list[str]) -> pd.DataFrame:
@@ -476,8 +501,8 @@ class Gateway:
         ok = True
         spec = choose_rollup(self.model, self._specs.get(cube.name, []), self._sizes, dims)
         if dims and spec is not None and self.model.geo_rank(level) <= self.model.geo_rank("tehsil"):
-            df = self._from_rollup(con, cube, spec, level, dims, None)
             base = cube.count_measures()[0].name
+            df = self._from_rollup(con, cube, spec, level, dims, None, {base})
             rules = self.model.policy["sparsity"]
             ok = not sdc.sparsity_refused(
                 self._households(df, base), rules["max_share_ones"], rules["max_share_ones_and_twos"]

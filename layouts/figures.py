@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from cubes.model import load_model
 
 PALETTE = ["#0b6e4f", "#3a86c8", "#f4a259", "#bc4b51", "#8e7dbe", "#5b8e7d", "#e9c46a", "#264653", "#9c6644"]
 MAP_CREDIT = "© OpenStreetMap contributors"
+
+_AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", zerolinewidth=2, ticks="")
+# The look of plotly_white in a few keys. Every go.Figure copies the default template when it is built,
+# and plotly_white's full template (styles for every trace type) made each figure cost ~50 ms to build
+# and ~10 kB to send; a district dashboard has eight.
+pio.templates["nser"] = go.layout.Template(
+    layout=dict(
+        plot_bgcolor="white",
+        paper_bgcolor="white",
+        colorway=PALETTE,
+        font=dict(color="#2a3f5f"),
+        hoverlabel=dict(align="left"),
+        xaxis={**_AXIS, "automargin": True},
+        yaxis={**_AXIS, "automargin": True},
+        geo=dict(bgcolor="white", landcolor="white", subunitcolor="#C8D4E3", showland=True),
+    )
+)
+pio.templates.default = "nser"
 
 
 def label(dim: str, code: str) -> str:
@@ -37,24 +56,28 @@ def _in_member_order(rows: list[dict], dims: list[str]) -> list[dict]:
     return sorted(rows, key=lambda r: tuple(k(r) for k in keys))
 
 
-def _layout(fig: go.Figure, title: str | None = None, height: int = 320) -> go.Figure:
-    fig.update_layout(
+def _layout(title: str | None = None, height: int = 320, **extra) -> dict:
+    """The shared layout as one dict: a figure built in one constructor costs ~1 ms, one adjusted
+    afterwards with update_layout ~5 ms per call (plotly re-validates every path)."""
+    return dict(
         title=title,
         height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        template="plotly_white",
         font=dict(family="system-ui, sans-serif", size=12),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        **extra,
     )
-    return fig
 
 
 def empty(message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, height=200)
+    return go.Figure(
+        layout=_layout(
+            height=200,
+            annotations=[dict(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")],
+            xaxis=dict(visible=False),
+            yaxis=dict(visible=False),
+        )
+    )
 
 
 def bar(
@@ -68,7 +91,7 @@ def bar(
     unit: str = "",
 ) -> go.Figure:
     """Bars of one measure by a category, optionally one series per member of a second dimension."""
-    fig = go.Figure()
+    traces = []
     rows = _in_member_order(rows, [c for c in (category, series) if c])
     groups = [None] if series is None else list(dict.fromkeys(r[series] for r in rows))
     for i, g in enumerate(groups):
@@ -89,23 +112,28 @@ def bar(
             hovertemplate="%{y:,}" + unit + "<extra>%{fullData.name}</extra>",
         )
         if horizontal:
-            fig.add_trace(go.Bar(y=xs, x=ys, orientation="h", **{**kwargs, "hovertemplate": "%{x:,}" + unit}))
+            traces.append(go.Bar(y=xs, x=ys, orientation="h", **{**kwargs, "hovertemplate": "%{x:,}" + unit}))
         else:
-            fig.add_trace(go.Bar(x=xs, y=ys, **kwargs))
-    fig.update_layout(barmode="stack" if stacked else "group", showlegend=series is not None)
-    return _layout(fig, title)
+            traces.append(go.Bar(x=xs, y=ys, **kwargs))
+    layout = _layout(title, barmode="stack" if stacked else "group", showlegend=series is not None)
+    return go.Figure(data=traces, layout=layout)
 
 
 def pyramid(
-    rows: list[dict], measure: str, age: str = "age_group", sex: str = "gender", title: str | None = None
+    rows: list[dict],
+    measure: str,
+    age: str = "age_group",
+    sex: str = "gender",
+    title: str | None = None,
+    note: str | None = None,
 ) -> go.Figure:
-    """Population pyramid: men to the left, women to the right."""
+    """Population pyramid: men to the left, women to the right; ``note`` is written under it."""
     ages = [m.code for m in load_model().dimensions[age].members]
     by = {(r[age], r[sex]): r[measure] for r in rows}
-    fig = go.Figure()
+    traces = []
     for s, sign, color in (("male", -1, PALETTE[1]), ("female", 1, PALETTE[3])):
         vals = [by.get((a, s)) for a in ages]
-        fig.add_trace(
+        traces.append(
             go.Bar(
                 y=[label(age, a) for a in ages],
                 x=[None if v is None else sign * v for v in vals],
@@ -116,9 +144,26 @@ def pyramid(
                 hovertemplate="%{customdata:,}<extra>%{fullData.name}</extra>",
             )
         )
-    fig.update_layout(barmode="relative", bargap=0.1)
-    fig.update_xaxes(tickformat=",", title=None)
-    return _layout(fig, title)
+    notes = (
+        [
+            dict(
+                text=note,
+                showarrow=False,
+                x=1,
+                y=-0.12,
+                xref="paper",
+                yref="paper",
+                xanchor="right",
+                font=dict(size=11),
+            )
+        ]
+        if note
+        else []
+    )
+    layout = _layout(
+        title, barmode="relative", bargap=0.1, xaxis=dict(tickformat=",", title=None), annotations=notes
+    )
+    return go.Figure(data=traces, layout=layout)
 
 
 def choropleth(
@@ -184,6 +229,7 @@ def choropleth(
         xanchor="left",
         yanchor="bottom",
     )
-    fig = _layout(fig, title, height)
-    fig.update_layout(margin=dict(l=0, r=0, t=30 if title else 0, b=0), clickmode="event")
+    fig.update_layout(
+        _layout(title, height, clickmode="event") | {"margin": dict(l=0, r=0, t=30 if title else 0, b=0)}
+    )
     return fig

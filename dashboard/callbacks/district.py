@@ -5,7 +5,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard.answers import ask, to_csv, to_xlsx
+from cubes.model import load_model
+from dashboard.answers import ask, ask_many, to_csv, to_xlsx
 from data import geography
 from layouts import components, figures, ids
 
@@ -95,18 +96,7 @@ def figure_for(key: str, result):
     if key == "pmt":
         return figures.bar(rows, "pmt_band", "households")
     if key == "beneficiaries":
-        fig = figures.pyramid(rows, "beneficiaries")
-        fig.add_annotation(
-            text="Kafaalat goes to ever-married women",
-            showarrow=False,
-            x=1,
-            y=-0.12,
-            xref="paper",
-            yref="paper",
-            xanchor="right",
-            font=dict(size=11),
-        )
-        return fig
+        return figures.pyramid(rows, "beneficiaries", note="Kafaalat goes to ever-married women")
     if key == "education":
         long = [
             {"gender": r["gender"], "measure": m, "value": r[m]}
@@ -169,8 +159,11 @@ def tehsil_table(result) -> html.Div:
             for r in result.rows
         ]
     )
+    floor = load_model().tier(result.tier).get("min_area_households", 0)
     note = html.Small(
-        "Tehsils with fewer than 1,000 registered households are not shown separately (x).",
+        f"Tehsils with fewer than {floor:,} registered households are not shown separately (x)."
+        if floor
+        else "",
         className="text-body-secondary",
     )
     return html.Div(
@@ -178,27 +171,30 @@ def tehsil_table(result) -> html.Div:
     )
 
 
-def comparison_cards(district: str):
-    province = province_of(district)
-    levels = [("district", [district]), ("province", [province]), ("national", None)]
+def comparison_queries(district: str) -> dict[str, dict]:
+    """The headline figures for the district, its province and the nation (two cubes each)."""
+    levels = [("district", [district]), ("province", [province_of(district)]), ("national", None)]
     out = {}
     for level, codes in levels:
         geo = {"level": level, **({"codes": codes} if codes else {})}
-        hh = ask(
-            {
-                "cube": "households",
-                "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
-                "geography": geo,
-            }
-        )
-        pp = ask(
-            {
-                "cube": "persons",
-                "measures": ["persons", "beneficiaries", "literacy_rate", "disability_prevalence"],
-                "geography": geo,
-            }
-        )
-        out[level] = (hh, pp)
+        out[f"{level}:households"] = {
+            "cube": "households",
+            "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
+            "geography": geo,
+        }
+        out[f"{level}:persons"] = {
+            "cube": "persons",
+            "measures": ["persons", "beneficiaries", "literacy_rate", "disability_prevalence"],
+            "geography": geo,
+        }
+    return out
+
+
+def comparison_cards(answers: dict):
+    out = {
+        level: (answers[f"{level}:households"], answers[f"{level}:persons"])
+        for level in ("district", "province", "national")
+    }
     hh, pp = out["district"]
     if not (hh.ok and pp.ok):
         return [components.refusal(hh.reason or pp.reason)], hh
@@ -255,10 +251,11 @@ def district_dashboard(district: str):
     if not isinstance(district, str) or province_of(district) is None:
         empty = figures.empty("Unknown district")
         return [components.refusal("Unknown district.")], None, *[empty] * len(SECTION_KEYS), None
-    cards, base = comparison_cards(district)
+    answers = ask_many({**comparison_queries(district), **section_queries(district)})
+    cards, base = comparison_cards(answers)
     prov = components.provenance(base.as_of, base.snapshot_id, base.tier != "mis")
-    figs = [figure_for(k, run_section(k, district)) for k in SECTION_KEYS]
-    return cards, prov, *figs, tehsil_table(run_section("tehsils", district))
+    figs = [figure_for(k, answers[k]) for k in SECTION_KEYS]
+    return cards, prov, *figs, tehsil_table(answers["tehsils"])
 
 
 @callback(

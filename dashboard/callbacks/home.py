@@ -4,30 +4,30 @@ from __future__ import annotations
 
 from dash import Input, Output, callback, get_app, no_update
 
-from dashboard.answers import ask
+from dashboard.answers import ask, ask_many
 from layouts import components, figures, ids
 from layouts.home import MAP_MEASURES
 
 
 def national_headlines() -> tuple[list, object]:
-    hh = ask(
+    national = {"level": "national"}
+    answers = ask_many(
         {
-            "cube": "households",
-            "measures": ["households", "beneficiary_households", "share_at_or_below_cutoff"],
-            "geography": {"level": "national"},
+            "households": {
+                "cube": "households",
+                "measures": ["households", "beneficiary_households", "share_at_or_below_cutoff"],
+                "geography": national,
+            },
+            "persons": {"cube": "persons", "measures": ["persons", "beneficiaries"], "geography": national},
+            "cct": {
+                "cube": "education_cct",
+                "measures": ["enrolments"],
+                "dimensions": ["quarter"],
+                "geography": national,
+            },
         }
     )
-    pp = ask(
-        {"cube": "persons", "measures": ["persons", "beneficiaries"], "geography": {"level": "national"}}
-    )
-    cct = ask(
-        {
-            "cube": "education_cct",
-            "measures": ["enrolments"],
-            "dimensions": ["quarter"],
-            "geography": {"level": "national"},
-        }
-    )
+    hh, pp, cct = answers["households"], answers["persons"], answers["cct"]
     if not (hh.ok and pp.ok):
         return [components.refusal(hh.reason or pp.reason)], None
     h, p = hh.rows[0], pp.rows[0]

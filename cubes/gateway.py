@@ -180,7 +180,8 @@ class Gateway:
             if self.quota is not None:
                 self.quota.check(actor, cells=0)
             con = self._connection()
-            key = (self._snapshot_id, actor.tier, actor.scope, text)
+            # an approved report may reach finer areas than the same tier otherwise: never share answers
+            key = (self._snapshot_id, actor.tier, actor.scope, actor.attributes.get("approved_report"), text)
             cached = self._cache_get(key)
             if cached is not None:
                 result, source = cached, "cache"
@@ -294,7 +295,7 @@ class Gateway:
             if measure.is_magnitude and measure.type not in tier["magnitudes"]:
                 raise Refused(f"the measure {m} is not available at your access level")
         level = q.geo_level or self._default_level(actor)
-        lowest = self._lowest_geography(cube, actor.tier, q.dimensions)
+        lowest = self._lowest_geography(cube, actor, q.dimensions)
         if model.geo_rank(level) > model.geo_rank(lowest):
             raise Refused(
                 f"{level.replace('_', ' ')} is too detailed for your access level; "
@@ -314,13 +315,20 @@ class Gateway:
             raise Refused("the table would be too large; choose fewer areas or categories")
         return cube, level, areas
 
-    def _lowest_geography(self, cube: Cube, tier: str, dims: tuple[str, ...]) -> str:
-        """The cube's lowest geography for the tier, one step finer for plain counts where the tier allows it
-        (e.g. the public sees tehsil totals, each area only when it holds enough households)."""
-        lowest = cube.tiers[tier].lowest_geography
-        univariate = self.model.tier(tier).get("univariate_lowest_geography")
-        if not dims and univariate and self.model.geo_rank(univariate) > self.model.geo_rank(lowest):
-            return univariate
+    def _lowest_geography(self, cube: Cube, actor: Actor, dims: tuple[str, ...]) -> str:
+        """The cube's lowest geography for the tier, finer for plain counts where the tier allows it (the
+        public sees tehsil totals; in a report the DG NSER approved, union-council totals), each area then
+        only when it holds enough households. Only the server's report publisher sets
+        ``approved_report`` on an actor, after checking the report's approval in the store."""
+        lowest = cube.tiers[actor.tier].lowest_geography
+        if dims:
+            return lowest
+        rules = self.model.tier(actor.tier)
+        finer = rules.get("univariate_lowest_geography")
+        if actor.attributes.get("approved_report") and rules.get("approved_report_lowest_geography"):
+            finer = rules["approved_report_lowest_geography"]
+        if finer and self.model.geo_rank(finer) > self.model.geo_rank(lowest):
+            return finer
         return lowest
 
     def _default_level(self, actor: Actor) -> str:
@@ -441,7 +449,9 @@ class Gateway:
         geo_col = self.model.geo_level(level).column
         spec = choose_rollup(self.model, self._specs.get(cube.name, []), self._sizes, dims)
         if spec is None or self.model.geo_rank(level) > self.model.geo_rank("tehsil"):
-            if actor.tier != "mis":
+            if actor.tier != "mis" and not (
+                actor.attributes.get("approved_report") and not dims  # plain counts in approved reports
+            ):
                 raise Refused(
                     "this table cannot be produced at your access level; choose fewer variables or a larger area"
                 )

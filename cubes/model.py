@@ -369,6 +369,7 @@ def load_model(directory: Path = CUBES_DIR) -> Model:
                 "household_threshold",
                 "rounding_base",
                 "univariate_lowest_geography",
+                "approved_report_lowest_geography",
                 "min_area_households",
                 "max_variables",
                 "max_cells",

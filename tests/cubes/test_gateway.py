@@ -66,6 +66,20 @@ def test_public_plain_counts_reach_tehsils_but_breakdowns_and_union_councils_do_
         assert not refused.ok and "too detailed for your access level" in refused.reason
 
 
+def test_an_approved_report_may_show_union_council_plain_counts_and_never_shares_its_answers(gateway):
+    query = make_query("disability", level="union_council", codes=None)
+    query["geography"]["within"] = "PK601T01"
+    public = make_actor("public")
+    report = make_actor("public")
+    report.attributes["approved_report"] = "disability-by-union-council@v1"
+    assert gateway.run_query(report, query).ok
+    refused = gateway.run_query(public, query)  # asked after the report: no answer from the cache
+    assert not refused.ok and "too detailed" in refused.reason
+    with_breakdown = make_query("disability", dimensions=["gender"], level="union_council")
+    with_breakdown["geography"]["within"] = "PK601T01"
+    assert not gateway.run_query(report, with_breakdown).ok
+
+
 def test_tehsils_below_the_household_floor_are_hidden_from_the_public(cubes_store):
     """The plain-count allowance shows a tehsil only when it holds enough households: with the floor set
     between the smallest and largest tehsil of the small warehouse, exactly the small ones are hidden."""

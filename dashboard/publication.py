@@ -1,0 +1,121 @@
+"""Published reports are computed once through the gateway and served from a disk cache.
+
+The public never runs live queries for a report: each panel of a published version is asked of the
+governed gateway as the report's audience (public or business) with the ``approved_report`` mark, once
+per (version, snapshot, parameter value), and kept in a diskcache under the data directory. Publishing
+precomputes every parameter value; a new snapshot changes the key, so ``refresh`` (``nser reports
+refresh``) precomputes again and old entries simply age out. Every computation is audited and metered
+by the gateway like any other answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import diskcache
+
+from cubes.gateway import Result
+from cubes.query import Actor
+from dashboard.oversight import governed_gateway
+from dashboard.reports import (
+    ReportNotFound,
+    Reports,
+    VersionInfo,
+    canonical,
+    parameter_choices,
+    substitute,
+)
+from data.snapshots import SnapshotStore, data_dir
+
+_CACHE: diskcache.Cache | None = None
+
+
+def cache() -> diskcache.Cache:
+    global _CACHE
+    if _CACHE is None or _CACHE.directory != str(data_dir() / "report-cache"):
+        _CACHE = diskcache.Cache(str(data_dir() / "report-cache"), size_limit=2**30)
+    return _CACHE
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """A published version's panels as the audience sees them, with what was chosen."""
+
+    info: VersionInfo
+    parameters: dict[str, str]
+    panels: list[tuple[dict, Result]]
+    from_cache: bool
+
+
+def publisher(info: VersionInfo) -> Actor:
+    """The actor a published report asks as: its audience's tier, marked as an approved report."""
+    return Actor(
+        info.design["audience"],
+        user=f"report:{info.slug}",
+        organisation="BISP (published reports)",
+        attributes={
+            "approved_report": f"{info.slug}@v{info.version}",
+            "client_type": "government",
+            "gratis": "bisp",
+        },
+    )
+
+
+def choose_parameters(info: VersionInfo, requested: dict[str, str] | None) -> dict[str, str]:
+    """Parameter values: the viewer's where valid (a clear error otherwise), the designer's defaults else."""
+    chosen = {}
+    for p in info.design.get("parameters") or []:
+        value = (requested or {}).get(p["name"]) or p["default"]
+        if value not in {c for c, _ in parameter_choices(p)}:
+            raise ValueError(f"{p['label']}: {value!r} is not one of the areas this report covers")
+        chosen[p["name"]] = value
+    return chosen
+
+
+def render(
+    slug: str, requested: dict[str, str] | None = None, reports: Reports | None = None
+) -> RenderedReport:
+    """The published version of a report (ReportNotFound for anything else), from the cache if there."""
+    reports = reports or Reports()
+    info = reports.published(slug)
+    if info is None:
+        raise ReportNotFound(f"no published report {slug!r}")
+    params = choose_parameters(info, requested)
+    snapshot = SnapshotStore().require_current()
+    design = hashlib.sha256(canonical(info.design).encode()).hexdigest()[:16]  # (a re-used store)
+    key = ("report", info.slug, info.version, design, snapshot.snapshot_id, tuple(sorted(params.items())))
+    hit = cache().get(key)
+    if hit is not None:
+        return RenderedReport(info, params, [(panel, Result(**r)) for panel, r in hit], True)
+    gateway, actor = governed_gateway(), publisher(info)
+    panels = []
+    for panel in info.design["panels"]:
+        result = gateway.run_query(actor, substitute(panel["query"], params))
+        panels.append((panel, result))
+    cache().set(key, [(panel, result.to_json()) for panel, result in panels])
+    return RenderedReport(info, params, panels, False)
+
+
+def precompute(slug: str, reports: Reports | None = None) -> int:
+    """Compute every parameter value of a published report for the current snapshot; returns the count."""
+    reports = reports or Reports()
+    info = reports.published(slug)
+    if info is None:
+        raise ReportNotFound(f"no published report {slug!r}")
+    params = info.design.get("parameters") or []
+    if not params:
+        render(slug, None, reports)
+        return 1
+    first = params[0]  # one picker per report is what the designer offers; others keep their defaults
+    count = 0
+    for code, _ in parameter_choices(first):
+        render(slug, {first["name"]: code}, reports)
+        count += 1
+    return count
+
+
+def refresh(reports: Reports | None = None) -> dict[str, int]:
+    """Precompute every published report for the current snapshot (after a new snapshot)."""
+    reports = reports or Reports()
+    return {info.slug: precompute(info.slug, reports) for info in reports.catalogue(("public", "business"))}

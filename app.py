@@ -41,19 +41,40 @@ def create_app() -> dash.Dash:
     import layouts.explore  # noqa: F401
     import layouts.home  # noqa: F401
     import layouts.login  # noqa: F401
+    import layouts.report  # noqa: F401
+    import layouts.report_admin  # noqa: F401
+    import layouts.reports  # noqa: F401
 
     pages.install_guard()
     register_all()
     web.configure(app.server, app.csp_hashes)
+    _guard_reports(app.server)
     app.layout = lambda: shell(web.current_principal(), web.csrf_token())
     if web.demo_mode():
-        from dashboard.demo import seed
+        from dashboard.demo import seed, seed_reports
 
         seed()
+        seed_reports()
     # Dash registers its script paths when it first renders the index page; with several gunicorn
     # workers a worker that never rendered it refuses those scripts. Render it once per worker now.
     app.server.test_client().get("/")
     return app
+
+
+def _guard_reports(server) -> None:
+    """/reports/<slug> answers 404 unless the report is published for this session (drafts, rejected and
+    retired versions are MIS-only), before Dash serves its page shell."""
+    from flask import abort, request
+
+    from dashboard.publication import may_open
+    from dashboard.web import current_principal
+
+    @server.before_request
+    def _unpublished_reports_are_not_found():
+        if request.method == "GET" and request.path.startswith("/reports/"):
+            slug = request.path[len("/reports/") :].strip("/")
+            if slug and not may_open(current_principal(), slug):
+                abort(404)
 
 
 _app = None

@@ -592,6 +592,169 @@ def metering_quota(username, organisation, metric: str, per_day: int) -> None:
     click.echo(f"daily {metric} quota for {username or organisation}: {per_day or 'no limit'}")
 
 
+@main.group()
+def reports() -> None:
+    """Statistical reports: designs as JSON, the approval workflow, publication (seed 6.3, 7.3)."""
+
+
+def _acting(username: str):
+    """The principal a workflow step is done as (the four-eyes rule needs a real user)."""
+    from dashboard.accounts import Accounts
+
+    principal = Accounts().get(username)
+    if principal is None:
+        raise click.ClickException(f"no active user {username!r}")
+    return principal
+
+
+def _workflow(step):
+    from dashboard.reports import DesignError, ReportNotFound, WorkflowError
+
+    try:
+        return step()
+    except (DesignError, WorkflowError, ReportNotFound) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@reports.command("list")
+@click.option("--as", "username", required=True, help="an MIS user (drafts are MIS-only)")
+def reports_list(username: str) -> None:
+    """Every report with its latest version and state."""
+    from dashboard.reports import Reports
+
+    for r in _workflow(lambda: Reports().all_reports(_acting(username))):
+        click.echo(
+            f"{r.slug:<40} v{r.version:<3} {r.state:<10} {r.design['audience']:<8} {r.design['title']}"
+        )
+
+
+@reports.command("import")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--as", "username", required=True, help="the MIS user who designs")
+def reports_import(files: tuple[Path, ...], username: str) -> None:
+    """Save designs from JSON files as drafts (all or nothing: every file is checked first)."""
+    from dashboard.reports import DesignError, Reports, validate_design
+
+    designs = []
+    for f in files:
+        try:
+            designs.append(validate_design(json.loads(f.read_text(encoding="utf-8"))))
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"{f}: not JSON ({exc.msg} at line {exc.lineno})") from exc
+        except DesignError as exc:
+            raise click.ClickException(f"{f}: {exc}") from exc
+    principal, store = _acting(username), Reports()
+    for d in designs:
+        info = _workflow(lambda d=d: store.save_draft(principal, d))
+        click.echo(f"{info.slug} v{info.version}: {info.state}")
+
+
+@reports.command("export")
+@click.argument("slug")
+@click.option("--as", "username", required=True)
+@click.option("--version", type=int, default=None, help="default: the latest")
+def reports_export(slug: str, username: str, version: int | None) -> None:
+    """Print a version's design as JSON (to diff, or to import in another environment)."""
+    from dashboard.reports import Reports, canonical
+
+    versions = _workflow(lambda: Reports().versions(_acting(username), slug))
+    chosen = [v for v in versions if version is None or v.version == version]
+    if not chosen:
+        raise click.ClickException(f"{slug} has no version {version}")
+    click.echo(canonical(chosen[-1].design))
+
+
+@reports.command("submit")
+@click.argument("slug")
+@click.option("--as", "username", required=True)
+@click.option("--comment", default=None)
+def reports_submit(slug: str, username: str, comment: str | None) -> None:
+    """Send the draft to the DG NSER for approval."""
+    from dashboard.reports import Reports
+
+    info = _workflow(lambda: Reports().submit(_acting(username), slug, comment))
+    click.echo(f"{info.slug} v{info.version}: {info.state}")
+
+
+@reports.command("approve")
+@click.argument("slug")
+@click.option("--version", type=int, required=True)
+@click.option("--as", "username", required=True, help="a DG NSER who did not design this version")
+@click.option("--comment", default=None)
+@click.option("--precompute/--no-precompute", default=True, show_default=True)
+def reports_approve(slug: str, version: int, username: str, comment: str | None, precompute: bool) -> None:
+    """Approve and publish a submitted version (the one it replaces is retired)."""
+    from dashboard.reports import Reports
+
+    info = _workflow(lambda: Reports().approve(_acting(username), slug, version, comment))
+    click.echo(f"{info.slug} v{info.version}: {info.state}")
+    if precompute:
+        from dashboard.publication import precompute as run
+
+        click.echo(f"precomputed {run(slug)} page(s) for the current snapshot")
+
+
+@reports.command("reject")
+@click.argument("slug")
+@click.option("--version", type=int, required=True)
+@click.option("--as", "username", required=True)
+@click.option("--comment", required=True, help="what the designer should change")
+def reports_reject(slug: str, version: int, username: str, comment: str) -> None:
+    from dashboard.reports import Reports
+
+    info = _workflow(lambda: Reports().reject(_acting(username), slug, version, comment))
+    click.echo(f"{info.slug} v{info.version}: {info.state}")
+
+
+@reports.command("retire")
+@click.argument("slug")
+@click.option("--as", "username", required=True)
+@click.option("--comment", default=None)
+def reports_retire(slug: str, username: str, comment: str | None) -> None:
+    """Take a report off the catalogue (revoke)."""
+    from dashboard.reports import Reports
+
+    info = _workflow(lambda: Reports().retire(_acting(username), slug, comment))
+    click.echo(f"{info.slug} v{info.version}: {info.state}")
+
+
+@reports.command("rollback")
+@click.argument("slug")
+@click.option("--version", type=int, required=True)
+@click.option("--as", "username", required=True)
+@click.option("--comment", default=None)
+def reports_rollback(slug: str, version: int, username: str, comment: str | None) -> None:
+    """Publish an earlier approved version again."""
+    from dashboard.reports import Reports
+
+    info = _workflow(lambda: Reports().rollback(_acting(username), slug, version, comment))
+    click.echo(f"{info.slug} v{info.version}: {info.state}")
+
+
+@reports.command("history")
+@click.argument("slug")
+@click.option("--as", "username", required=True)
+def reports_history(slug: str, username: str) -> None:
+    from dashboard.reports import Reports
+
+    for e in _workflow(lambda: Reports().history(_acting(username), slug)):
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M} v{e.version} {e.action:<10} {e.from_state or '-':>9} → {e.to_state:<9} "
+            f"{e.username}" + (f"  “{e.comment}”" if e.comment else "")
+        )
+
+
+@reports.command("refresh")
+def reports_refresh() -> None:
+    """Precompute every published report for the current snapshot (run after a new snapshot)."""
+    from dashboard.publication import refresh
+
+    for slug, pages in refresh().items():
+        click.echo(f"{slug}: {pages} page(s)")
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8050, show_default=True)

@@ -5,9 +5,14 @@ Only when NSER_DEMO=1; outside demo mode users come from `nser users add` and th
 
 from __future__ import annotations
 
+import fcntl
+import json
+from pathlib import Path
+
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.accounts import AccountError, Accounts
+from data.snapshots import data_dir
 
 DEMO_PASSWORD = "nser-demo-2026"
 DEMO_ORGS = [
@@ -63,3 +68,42 @@ def seed(accounts: Accounts | None = None) -> list[str]:
         except (AccountError, IntegrityError):
             continue
     return created
+
+
+STARTER_REPORTS = Path(__file__).resolve().parent / "report_designs"
+
+
+def seed_reports(accounts: Accounts | None = None) -> list[str]:
+    """Publish the starter reports through the real workflow: the demo MIS analyst designs and submits,
+    the demo DG NSER approves. Reports already in the store are left alone; returns the slugs published."""
+    from dashboard.reports import Reports
+
+    accounts = accounts or Accounts()
+    designer, approver = accounts.get("mis"), accounts.get("dg")
+    if designer is None or approver is None:
+        return []
+    reports = Reports(accounts.engine, accounts.log)
+    lock_path = data_dir() / "demo-reports.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:  # gunicorn workers start together: one seeds, the others find it done
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _publish_starters(reports, designer, approver)
+
+
+def _publish_starters(reports, designer, approver) -> list[str]:
+    from dashboard.reports import WorkflowError
+
+    existing = {r.slug for r in reports.all_reports(designer)}
+    published = []
+    for path in sorted(STARTER_REPORTS.glob("*.json")):
+        design = json.loads(path.read_text(encoding="utf-8"))
+        if design["slug"] in existing:
+            continue
+        try:
+            reports.save_draft(designer, design)
+            reports.submit(designer, design["slug"], "starter report from the data-sharing plan")
+            reports.approve(approver, design["slug"], 1, "approved for the demo")
+            published.append(design["slug"])
+        except (WorkflowError, IntegrityError):  # another worker seeded it first
+            continue
+    return published

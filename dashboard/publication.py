@@ -48,11 +48,12 @@ class RenderedReport:
     from_cache: bool
 
 
-def publisher(info: VersionInfo) -> Actor:
-    """The actor a published report asks as: its audience's tier, marked as an approved report."""
+def publisher(info: VersionInfo, user: str | None = None) -> Actor:
+    """The actor a published report asks as: its audience's tier, marked as an approved report (a
+    preview is logged under the MIS user who asked for it)."""
     return Actor(
         info.design["audience"],
-        user=f"report:{info.slug}",
+        user=user or f"report:{info.slug}",
         organisation="BISP (published reports)",
         attributes={
             "approved_report": f"{info.slug}@v{info.version}",
@@ -60,6 +61,20 @@ def publisher(info: VersionInfo) -> Actor:
             "gratis": "bisp",
         },
     )
+
+
+def audiences_for(principal) -> tuple[str, ...]:
+    """Which report audiences a session may read: the public's, and business reports once logged in."""
+    return ("public",) if principal is None else ("public", "business")
+
+
+def may_open(principal, slug: str, reports: Reports | None = None) -> bool:
+    """Whether this session may open /reports/<slug>: published for an audience it belongs to; the MIS
+    team opens anything (drafts render only in the designer's preview)."""
+    if principal is not None and principal.tier == "mis":
+        return True
+    info = (reports or Reports()).published(slug)
+    return info is not None and info.design["audience"] in audiences_for(principal)
 
 
 def choose_parameters(info: VersionInfo, requested: dict[str, str] | None) -> dict[str, str]:
@@ -119,3 +134,19 @@ def refresh(reports: Reports | None = None) -> dict[str, int]:
     """Precompute every published report for the current snapshot (after a new snapshot)."""
     reports = reports or Reports()
     return {info.slug: precompute(info.slug, reports) for info in reports.catalogue(("public", "business"))}
+
+
+def preview(principal, design: object, requested: dict[str, str] | None = None) -> RenderedReport:
+    """What the audience would see of a design not yet published (MIS only): the same queries, asked
+    live as the audience with the approved-report mark, so protection is exactly what publication
+    applies. Nothing is cached."""
+    from dashboard.reports import WorkflowError, validate_design
+
+    if principal is None or principal.tier != "mis":
+        raise WorkflowError("only the MIS team may preview report designs")
+    d = validate_design(design)
+    info = VersionInfo(d["slug"], 0, "preview", d, principal.username, None, None, None)
+    params = choose_parameters(info, requested)
+    gateway, actor = governed_gateway(), publisher(info, user=principal.username)
+    panels = [(p, gateway.run_query(actor, substitute(p["query"], params))) for p in d["panels"]]
+    return RenderedReport(info, params, panels, False)

@@ -63,8 +63,11 @@ def refusal(reason: str) -> dbc.Alert:
     )
 
 
-def section(title: str, children, id_: str | None = None, download: str | None = None) -> dbc.Card:
-    """A card with a title and, where the chart can be downloaded, CSV and XLSX buttons."""
+def section(
+    title: str, children, id_: str | None = None, download: str | None = None, kind: str = "download"
+) -> dbc.Card:
+    """A card with a title and, where the chart can be downloaded, CSV and XLSX buttons (their ids are
+    ``{"type": f"{kind}-csv", "section": download}``, so each page's download callback sees only its own)."""
     header = [html.H2(title, className="h6 mb-0 flex-grow-1")]
     if download:
         header += [
@@ -72,14 +75,14 @@ def section(title: str, children, id_: str | None = None, download: str | None =
                 [html.I(className="bi bi-filetype-csv me-1"), "CSV"],
                 size="sm",
                 color="link",
-                id={"type": "download-csv", "section": download},
+                id={"type": f"{kind}-csv", "section": download},
                 className="py-0",
             ),
             dbc.Button(
                 [html.I(className="bi bi-file-earmark-spreadsheet me-1"), "XLSX"],
                 size="sm",
                 color="link",
-                id={"type": "download-xlsx", "section": download},
+                id={"type": f"{kind}-xlsx", "section": download},
                 className="py-0",
             ),
         ]

@@ -13,11 +13,13 @@ def navbar(principal, csrf: str | None) -> dbc.Navbar:
     links = [
         dbc.NavItem(dbc.NavLink("Home", href="/")),
         dbc.NavItem(dbc.NavLink("Districts", href="/district/PK601")),
+        dbc.NavItem(dbc.NavLink("Reports", href="/reports")),
     ]
     if principal is not None:
         links.append(dbc.NavItem(dbc.NavLink("Explorer", href="/explore")))
     if principal is not None and principal.tier == "mis":
         links.append(dbc.NavItem(dbc.NavLink("Admin", href="/admin")))
+        links.append(dbc.NavItem(dbc.NavLink("Report designer", href="/admin/reports")))
     if principal is None:
         right = dbc.Nav(
             dbc.NavItem(

@@ -19,6 +19,26 @@ pytestmark = pytest.mark.browser
 
 HOSTILE_SEARCH = "?cube=persons&m=persons&d=gender&level=union_council&area=PK601T01"
 MONTH = time.strftime("%Y-%m")
+INTRUDER_DESIGN = json.dumps(
+    {
+        "slug": "intruder-{who}",
+        "title": "Intruder",
+        "description": "A design posted straight to the callback.",
+        "topic": "Test",
+        "audience": "public",
+        "panels": [
+            {
+                "title": "Households",
+                "visual": "table",
+                "query": {
+                    "cube": "households",
+                    "measures": ["households"],
+                    "geography": {"level": "province"},
+                },
+            }
+        ],
+    }
+)
 
 # For each callback (keyed by the id of its first output): values for its inputs and state by "id.property",
 # values for pattern-matching inputs, and what only MIS may see in the answer.
@@ -43,6 +63,18 @@ ATTACKS: dict[str, dict] = {
             "admin-statement-month.value": MONTH,
         },
         "mis_only": "PKR",
+    },
+    "rp-list": {"values": {"rp-search.value": "province"}, "mis_only": None},
+    "rp-header": {"values": {"rp-slug.data": {"slug": "survey-progress", "params": {}}}, "mis_only": None},
+    "rp-download": {
+        "values": {"rp-pdf.n_clicks": 1, "rp-slug.data": {"slug": "survey-progress", "params": {}}},
+        "pattern": {"report-csv": [], "report-xlsx": []},
+        "mis_only": None,  # a published public report is everyone's
+    },
+    "ra-message": {
+        "values": {"ra-save.n_clicks": 1, "ra-design.value": INTRUDER_DESIGN},
+        "pattern": {"ra-retire": []},
+        "mis_only": "Saved intruder-mis",
     },
     "district-cards": {"values": {"district-code.data": "PK601"}, "mis_only": "Unprotected"},
     "district-download": {

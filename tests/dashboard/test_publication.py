@@ -18,6 +18,22 @@ PASSWORD = "correct horse battery"
 DESIGNS = Path(__file__).resolve().parents[2] / "dashboard" / "report_designs"
 
 
+def pdf_text(pdf: bytes) -> str:
+    """The page streams of a reportlab PDF, decoded (ASCII85 then Flate), as text."""
+    import base64
+    import re
+    import zlib
+
+    out = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        data = stream.strip()
+        try:
+            out.append(zlib.decompress(base64.a85decode(data, adobe=True)).decode("latin-1"))
+        except (ValueError, zlib.error):  # not a page stream (fonts, images)
+            continue
+    return "\n".join(out)
+
+
 @pytest.fixture()
 def published(cubes_store, tmp_path, monkeypatch):
     """The small warehouse, a fresh store, and a way to publish a starter design (mis designs, dg approves)."""
@@ -88,3 +104,85 @@ def test_precompute_covers_every_parameter_value(published):
     reports = published("cct-enrolment-by-district")
     assert publication.precompute("cct-enrolment-by-district", reports) == 7  # one per province
     assert publication.render("cct-enrolment-by-district", {"province": "PK2"}, reports).from_cache
+
+
+def test_the_whole_report_as_pdf_holds_the_stamp_and_the_published_values(published):
+    from dashboard.report_pdf import report_pdf
+
+    reports = published("beneficiary-households-by-province")
+    rendered = publication.render("beneficiary-households-by-province", None, reports)
+    pdf = report_pdf(rendered)
+    assert pdf.startswith(b"%PDF-")
+    text = pdf_text(pdf)
+    assert "Beneficiary households by province" in text
+    assert "approved by dg" in text and "registry as of" in text
+    punjab = next(r for r in rendered.panels[1][1].rows if r["province_code"] == "PK6")
+    assert f"({punjab['households']:,})" in text  # the table carries the protected value shown
+
+
+def test_reports_from_the_command_line(published, tmp_path):
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+
+    design = json.loads((DESIGNS / "survey-progress.json").read_text())
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(design))
+    bad.write_text(json.dumps({**design, "slug": "another", "audience": "everyone"}))
+    runner = CliRunner()
+    refused = runner.invoke(main, ["reports", "import", str(good), str(bad), "--as", "sana"])
+    assert refused.exit_code != 0 and "bad.json: report audience" in refused.output
+    assert (
+        "survey-progress" not in runner.invoke(main, ["reports", "list", "--as", "sana"]).output
+    )  # all or nothing
+    assert runner.invoke(main, ["reports", "import", str(good), "--as", "sana"]).exit_code == 0
+    assert runner.invoke(main, ["reports", "submit", "survey-progress", "--as", "sana"]).exit_code == 0
+    own = runner.invoke(main, ["reports", "approve", "survey-progress", "--version", "1", "--as", "sana"])
+    assert own.exit_code != 0 and "Director General" in own.output
+    ok = runner.invoke(main, ["reports", "approve", "survey-progress", "--version", "1", "--as", "dg"])
+    assert ok.exit_code == 0, ok.output
+    assert "published" in ok.output and "precomputed 1 page(s)" in ok.output
+    exported = runner.invoke(main, ["reports", "export", "survey-progress", "--as", "sana"])
+    assert json.loads(exported.output) == design
+    history = runner.invoke(main, ["reports", "history", "survey-progress", "--as", "sana"]).output
+    assert "approve" in history and "dg" in history
+    refreshed = runner.invoke(main, ["reports", "refresh"])
+    assert refreshed.exit_code == 0 and "survey-progress: 1 page(s)" in refreshed.output
+
+
+def test_a_new_snapshot_refreshes_the_published_answers(data_dir, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+
+    monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'nser.sqlite'}")
+    monkeypatch.setenv("NSER_AUDIT_KEY", "c" * 64)
+    monkeypatch.setattr(oversight, "_GATEWAY", None)
+    monkeypatch.setattr(publication, "_CACHE", None)
+    runner = CliRunner()
+
+    def new_snapshot(seed: int) -> None:
+        for args in (
+            ["warehouse", "build", "--households", "3000", "--seed", str(seed), "--quiet"],
+            ["cubes", "build"],
+        ):
+            done = runner.invoke(main, args)
+            assert done.exit_code == 0, done.output
+
+    new_snapshot(1)
+    acc = Accounts()
+    acc.add_organisation("BISP NSER MIS Wing", "bisp")
+    acc.add_user("sana", "Sana Mirza", "BISP NSER MIS Wing", PASSWORD, tier="mis")
+    acc.add_user("dg", "Director General", "BISP NSER MIS Wing", PASSWORD, tier="mis", duties=["dg_nser"])
+    reports = Reports()
+    reports.save_draft(acc.get("sana"), json.loads((DESIGNS / "survey-progress.json").read_text()))
+    reports.submit(acc.get("sana"), "survey-progress")
+    reports.approve(acc.get("dg"), "survey-progress", 1)
+    before = publication.render("survey-progress", None, reports)
+    assert publication.render("survey-progress", None, reports).from_cache
+    new_snapshot(2)
+    after = publication.render("survey-progress", None, reports)
+    assert not after.from_cache
+    assert after.panels[0][1].snapshot_id != before.panels[0][1].snapshot_id
+    # another registry (same size, other households): other counts in the breakdowns
+    assert [r.rows for _, r in after.panels] != [r.rows for _, r in before.panels]

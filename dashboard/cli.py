@@ -186,7 +186,13 @@ def cubes() -> None:
 
 @cubes.command("build")
 @click.option("--quiet", is_flag=True, help="Print only the final summary.")
-def cubes_build(quiet: bool) -> None:
+@click.option(
+    "--reports/--no-reports",
+    default=True,
+    show_default=True,
+    help="Then precompute every published report for the new snapshot (as `nser reports refresh`).",
+)
+def cubes_build(quiet: bool, reports: bool) -> None:
     """Materialise every cube's rollups next to the current snapshot."""
     from cubes.builder import build_cubes
 
@@ -198,6 +204,14 @@ def cubes_build(quiet: bool) -> None:
         f"cubes for snapshot {summary['snapshot_id']}: {len(summary['cubes'])} cubes, "
         f"{sum(c['rollups'] for c in summary['cubes'].values())} rollups in {summary['duration_s']} s"
     )
+    if reports:
+        from dashboard.publication import refresh
+
+        pages = refresh()
+        if pages:
+            click.echo(
+                f"published reports precomputed: {sum(pages.values())} page(s) of {len(pages)} report(s)"
+            )
 
 
 @cubes.command("list")

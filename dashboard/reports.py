@@ -136,6 +136,23 @@ def validate_design(design: object) -> dict:
     return d
 
 
+GEOGRAPHY_LABELS = {
+    "national": "Pakistan",
+    "province": "Provinces",
+    "division": "Divisions",
+    "district": "Districts",
+    "tehsil": "Tehsils",
+    "union_council": "Union councils",
+}
+
+
+def geography_of(design: dict) -> str:
+    """The finest geography a report shows (for the catalogue's filter): its panels' finest level."""
+    order = list(GEOGRAPHY_LABELS)
+    levels = [p["query"].get("geography", {}).get("level", "province") for p in design["panels"]]
+    return max(levels, key=lambda lvl: order.index(lvl) if lvl in order else 0)
+
+
 def canonical(design: dict) -> str:
     return json.dumps(design, sort_keys=True, indent=1, ensure_ascii=False)
 
@@ -187,9 +204,10 @@ class Reports:
             return self._info(s, slug, row) if row else None
 
     def catalogue(
-        self, audience: tuple[str, ...] = ("public",), text: str = "", topic: str = ""
+        self, audience: tuple[str, ...] = ("public",), text: str = "", topic: str = "", geography: str = ""
     ) -> list[VersionInfo]:
-        """Published reports for these audiences, filtered by words in title/description and by topic."""
+        """Published reports for these audiences, filtered by words in title/description, by topic and
+        by the finest geography they show."""
         with self.sessions() as s:
             rows = s.execute(
                 select(Report.slug, ReportVersion)
@@ -204,6 +222,7 @@ class Reports:
             for r in out
             if r.design["audience"] in audience
             and (not topic or r.design["topic"] == topic)
+            and (not geography or geography_of(r.design) == geography)
             and all(w in (r.design["title"] + " " + r.design["description"]).lower() for w in words)
         ]
 

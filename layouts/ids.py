@@ -70,6 +70,7 @@ AD_NEW_USER_OUT = "admin-new-user-out"
 # reports
 RP_SEARCH = "rp-search"
 RP_TOPIC = "rp-topic"
+RP_GEO = "rp-geo"
 RP_LIST = "rp-list"
 RP_SLUG = "rp-slug"
 RP_PARAM = "rp-param"

@@ -15,7 +15,15 @@ from dashboard import explorer_state as es
 from dashboard import publication
 from dashboard.answers import tabulate, to_csv, to_xlsx
 from dashboard.callbacks.explore import chart
-from dashboard.reports import DesignError, ReportNotFound, Reports, WorkflowError, parameter_choices
+from dashboard.reports import (
+    GEOGRAPHY_LABELS,
+    DesignError,
+    ReportNotFound,
+    Reports,
+    WorkflowError,
+    geography_of,
+    parameter_choices,
+)
 from dashboard.web import current_principal
 from layouts import components, ids
 
@@ -46,16 +54,20 @@ def visible(slug: str) -> bool:
 @callback(
     Output(ids.RP_LIST, "children"),
     Output(ids.RP_TOPIC, "options"),
+    Output(ids.RP_GEO, "options"),
     Input(ids.RP_SEARCH, "value"),
     Input(ids.RP_TOPIC, "value"),
+    Input(ids.RP_GEO, "value"),
 )
-def catalogue(text: str | None, topic: str | None):
+def catalogue(text: str | None, topic: str | None, geography: str | None):
     reports = Reports()
     everything = reports.catalogue(audiences())
     topics = sorted({r.design["topic"] for r in everything})
-    shown = reports.catalogue(audiences(), text=text or "", topic=topic or "")
+    levels = {geography_of(r.design) for r in everything}
+    geographies = [{"label": label, "value": lvl} for lvl, label in GEOGRAPHY_LABELS.items() if lvl in levels]
+    shown = reports.catalogue(audiences(), text=text or "", topic=topic or "", geography=geography or "")
     if not shown:
-        return dbc.Alert("No published report matches.", color="light"), topics
+        return dbc.Alert("No published report matches.", color="light"), topics, geographies
     cards = [
         dbc.Col(
             dbc.Card(
@@ -67,6 +79,12 @@ def catalogue(text: str | None, topic: str | None):
                             [
                                 dbc.Badge(r.design["topic"], color="secondary", className="me-1"),
                                 dbc.Badge(r.design["audience"], color="info", className="me-1"),
+                                dbc.Badge(
+                                    GEOGRAPHY_LABELS[geography_of(r.design)],
+                                    color="light",
+                                    text_color="dark",
+                                    className="me-1",
+                                ),
                                 html.Small(
                                     f"v{r.version} · approved by {r.approved_by} on {r.approved_at:%d %b %Y}",
                                     className="text-body-secondary",
@@ -82,7 +100,7 @@ def catalogue(text: str | None, topic: str | None):
         )
         for r in shown
     ]
-    return dbc.Row(cards, className="g-3"), topics
+    return dbc.Row(cards, className="g-3"), topics, geographies
 
 
 # -- one report --------------------------------------------------------------------------------------

@@ -180,9 +180,9 @@ def test_a_new_snapshot_refreshes_the_published_answers(data_dir, tmp_path, monk
     reports.approve(acc.get("dg"), "survey-progress", 1)
     before = publication.render("survey-progress", None, reports)
     assert publication.render("survey-progress", None, reports).from_cache
-    new_snapshot(2)
+    new_snapshot(2)  # `nser cubes build` precomputes the published reports for the new snapshot
     after = publication.render("survey-progress", None, reports)
-    assert not after.from_cache
+    assert after.from_cache
     assert after.panels[0][1].snapshot_id != before.panels[0][1].snapshot_id
     # another registry (same size, other households): other counts in the breakdowns
     assert [r.rows for _, r in after.panels] != [r.rows for _, r in before.panels]

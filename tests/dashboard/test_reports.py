@@ -169,3 +169,18 @@ def test_a_version_never_approved_cannot_be_rolled_back_to(people):
     reports.save_draft(users["sana"], copy.deepcopy(design(title="v2")))
     with pytest.raises(WorkflowError, match="only a retired version"):
         reports.rollback(users["sana"], "widows-by-tehsil", 2)
+
+
+def test_the_catalogue_filters_by_words_topic_and_geography(people):
+    users, reports, _ = people
+    for name in ("widows-by-tehsil", "survey-progress"):
+        d = json.loads((DESIGNS / f"{name}.json").read_text())
+        reports.save_draft(users["sana"], d)
+        reports.submit(users["sana"], name)
+        reports.approve(users["dg"], name, 1)
+    assert [r.slug for r in reports.catalogue(geography="tehsil")] == ["widows-by-tehsil"]
+    assert [r.slug for r in reports.catalogue(geography="province")] == ["survey-progress"]
+    assert [r.slug for r in reports.catalogue(topic="Survey")] == ["survey-progress"]
+    assert [r.slug for r in reports.catalogue(text="WIDOWED district")] == ["widows-by-tehsil"]
+    assert reports.catalogue(text="widowed province") == []
+    assert reports.catalogue(("business",)) == []  # both are public reports

@@ -98,6 +98,11 @@ def test_design_submit_approve_publish_and_only_then_public(app_server, page, br
     with open(csv_file.value.path(), encoding="utf-8") as fh:
         assert "Punjab" in fh.read()
     assert_offline(page)
+
+    login(page, app_server, "mis", then="/admin/reports")  # revoke in one click
+    page.click(f"#ra-public >> text={slug} v1 >> xpath=.. >> button")
+    designer_says(page, f"{slug} is retired")
+    assert anonymous.request.get(f"{app_server}/reports/{slug}").status == 404
     anonymous.close()
 
 

@@ -43,6 +43,9 @@ def test_every_page_is_registered_with_a_tier(client):
         "/district/<district_code>": "public",
         "/explore": "business",
         "/admin": "mis",
+        "/reports": "public",
+        "/reports/<slug>": "public",
+        "/admin/reports": "mis",
     }
 
 

@@ -41,6 +41,7 @@ def create_app() -> dash.Dash:
     import layouts.explore  # noqa: F401
     import layouts.home  # noqa: F401
     import layouts.login  # noqa: F401
+    import layouts.records  # noqa: F401
     import layouts.report  # noqa: F401
     import layouts.report_admin  # noqa: F401
     import layouts.reports  # noqa: F401

@@ -224,6 +224,14 @@ def build_cubes(
                 f"cube {cube.name}: {len(specs)} rollups in {time.perf_counter() - t0:.1f} s "
                 f"(finest grain {fine_seconds:.1f} s)"
             )
+        t0 = time.perf_counter()
+        # CNIC → member and household, sorted by CNIC: a record search reads one row group, not 222 million rows
+        con.execute(
+            "CREATE TABLE cubes_db.cnic_lookup AS SELECT CAST(cnic AS BIGINT) AS cnic, member_id, household_id "
+            "FROM wh.members WHERE cnic IS NOT NULL ORDER BY 1"
+        )
+        summary["cnic_lookup_seconds"] = round(time.perf_counter() - t0, 1)
+        progress(f"CNIC lookup in {summary['cnic_lookup_seconds']} s")
         summary["max_household_size"] = int(max_size)
         summary["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         summary["duration_s"] = round(time.perf_counter() - started, 1)

@@ -32,6 +32,7 @@ def actor_for(principal: Principal | None, ip: str | None = None) -> Actor:
             "organisation_id": principal.organisation_id,
             "client_type": principal.client_type,
             "gratis": principal.gratis,
+            "record_role": principal.record_role if principal.record_role != "none" else None,
         },
     )
 
@@ -61,14 +62,14 @@ class GovernanceSink:
         if isinstance(event, QueryAudited):
             self._last.seq = self.log.append(
                 Entry(
-                    kind="query",
+                    kind="record_search" if (event.cube or "").startswith("records:") else "query",
                     outcome=event.outcome,
                     ip=event.ip,
                     user_id=event.user_id,
                     username=event.user,
                     organisation=event.organisation,
                     tier=event.tier,
-                    action=event.cube,
+                    action=(event.cube or "").removeprefix("records:") or event.cube,
                     parameters=event.query,
                     rows=event.rows,
                     cells=event.cells,

@@ -17,6 +17,8 @@ def navbar(principal, csrf: str | None) -> dbc.Navbar:
     ]
     if principal is not None:
         links.append(dbc.NavItem(dbc.NavLink("Explorer", href="/explore")))
+        if principal.tier == "mis" or principal.record_role != "none":
+            links.append(dbc.NavItem(dbc.NavLink("Records", href="/records")))
     if principal is not None and principal.tier == "mis":
         links.append(dbc.NavItem(dbc.NavLink("Admin", href="/admin")))
         links.append(dbc.NavItem(dbc.NavLink("Report designer", href="/admin/reports")))

@@ -46,6 +46,7 @@ def test_every_page_is_registered_with_a_tier(client):
         "/reports": "public",
         "/reports/<slug>": "public",
         "/admin/reports": "mis",
+        "/records": "business",
     }
 
 

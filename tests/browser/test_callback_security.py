@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 
 HOSTILE_SEARCH = "?cube=persons&m=persons&d=gender&level=union_council&area=PK601T01"
 MONTH = time.strftime("%Y-%m")
+SOME_CNIC = [""]  # a CNIC from the test warehouse, read by the test below
 INTRUDER_DESIGN = json.dumps(
     {
         "slug": "intruder-{who}",
@@ -76,6 +77,20 @@ ATTACKS: dict[str, dict] = {
         "pattern": {"ra-retire": []},
         "mis_only": "Saved intruder-mis",
     },
+    "rc-tehsil": {"values": {"rc-district.value": "PK601"}, "mis_only": None},
+    "rc-search": {"values": {"rc-go-cnic.n_clicks": 1, "rc-cnic.value": "{cnic}"}, "mis_only": "head_cnic"},
+    "rc-detail": {
+        # renders only what the request itself carries (the answer already on the page): nothing to leak
+        "values": {
+            "rc-grid.selectedRows": [{"household_id": 1}],
+            "rc-members.data": {"columns": [], "by_household": {}},
+        },
+        "mis_only": None,
+    },
+    "rc-download": {
+        "values": {"rc-export.n_clicks": 1, "rc-search.data": {"search": {"type": "cnic", "cnic": "{cnic}"}}},
+        "mis_only": "head_cnic",
+    },
     "district-cards": {"values": {"district-code.data": "PK601"}, "mis_only": "Unprotected"},
     "district-download": {
         "values": {"district-code.data": "PK601"},
@@ -130,7 +145,7 @@ def _split_output(output: str) -> list[dict]:
 def _payload(dep: dict, attack: dict, who: str) -> dict:
     def value(ident: str, prop: str):
         v = attack["values"].get(f"{ident}.{prop}")
-        return v.replace("{who}", who) if isinstance(v, str) else v
+        return json.loads(json.dumps(v).replace("{who}", who).replace("{cnic}", SOME_CNIC[0]))
 
     def entry(spec: dict):
         ident = spec["id"]
@@ -205,7 +220,11 @@ def _session(browser, base: str, user: str | None):
     return context
 
 
-def test_every_callback_refuses_what_the_session_may_not_see(app_server, browser):
+def test_every_callback_refuses_what_the_session_may_not_see(app_server, browser, cubes_store):
+    import duckdb
+
+    with duckdb.connect(str(cubes_store.require_current().path), read_only=True) as con:
+        SOME_CNIC[0] = con.execute("SELECT cnic FROM members WHERE cnic IS NOT NULL LIMIT 1").fetchone()[0]
     deps = browser.new_context().request.get(app_server + "/_dash-dependencies").json()
     server_side = [d for d in deps if not d.get("clientside_function")]
     keys = {_split_output(d["output"])[0]["id"] for d in server_side}

@@ -50,6 +50,7 @@ class Grant:
     members: str  # all | searched | none
     searched_cnic: bool = False
     sample: bool = False
+    payments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def parse_policy(raw: dict, catalogue: Catalogue) -> RecordPolicy:
     }
     groups: dict[str, dict[str, tuple[str, ...]]] = {}
     for name, spec in raw["groups"].items():
-        _keys(f"group {name}", spec, {"households", "members"}, set())
+        _keys(f"group {name}", spec, {"households", "members", "payments"}, set())
         for table, cols in spec.items():
             for c in cols:
                 if c not in catalogue.tables[table].columns:
@@ -118,14 +119,14 @@ def parse_policy(raw: dict, catalogue: Catalogue) -> RecordPolicy:
             _keys(
                 where,
                 spec,
-                {"household", "member", "members", "searched_cnic", "sample"},
+                {"household", "member", "members", "searched_cnic", "sample", "payments"},
                 {"household", "member", "members"},
             )
             if spec["members"] not in ("all", "searched", "none"):
                 raise RecordPolicyError(f"{where}: members must be all, searched or none")
-            cols = {"households": [], "members": []}
-            for part, table in (("household", "households"), ("member", "members")):
-                for g in spec[part]:
+            cols = {"households": [], "members": [], "payments": []}
+            for part, table in (("household", "households"), ("member", "members"), ("payments", "payments")):
+                for g in spec.get(part) or []:
                     if g not in groups:
                         raise RecordPolicyError(f"{where}: unknown group {g!r}")
                     if set(groups[g]) - {table}:
@@ -146,6 +147,7 @@ def parse_policy(raw: dict, catalogue: Catalogue) -> RecordPolicy:
                 spec["members"],
                 bool(spec.get("searched_cnic")),
                 bool(spec.get("sample")),
+                tuple(cols["payments"]),
             )
     _keys("filters", raw["filters"], {"households", "members"}, {"households", "members"})
     for table, names in raw["filters"].items():
@@ -308,6 +310,7 @@ class RecordResult:
     role: str | None
     households: list[dict] = field(default_factory=list)
     members: dict[str, list[dict]] = field(default_factory=dict)  # household key → members shown
+    payments: dict[str, list[dict]] = field(default_factory=dict)  # household key → payment history
     total: int = 0  # matching households this role may see (capped at the row limit)
     page: int = 1
     pages: int = 0
@@ -319,8 +322,12 @@ class RecordResult:
 
     @property
     def rows(self) -> int:
-        """Records returned: households plus members (what is logged and metered)."""
-        return len(self.households) + sum(len(m) for m in self.members.values())
+        """Records returned: households, members and payments (what is logged and metered)."""
+        return (
+            len(self.households)
+            + sum(len(m) for m in self.members.values())
+            + sum(len(p) for p in self.payments.values())
+        )
 
 
 def sample_salt() -> bytes:
@@ -470,6 +477,16 @@ def run_search(
             result.members.setdefault(str(record["household_id"]), []).append(shown)
         if grant.searched_cnic:
             result.columns["members"] = [*grant.member, "cnic"]
+    if ids and grant.payments:
+        p_cols = ("household_id", *grant.payments)
+        for r in con.execute(
+            f"SELECT {_select('p', p_cols)} FROM wh.payments p WHERE p.household_id IN "
+            f"({', '.join('?' for _ in ids)}) ORDER BY p.household_id, p.quarter, p.member_id",
+            list(ids),
+        ).fetchall():
+            record = dict(zip(p_cols, r, strict=True))
+            result.payments.setdefault(str(record.pop("household_id")), []).append(record)
+        result.columns["payments"] = list(grant.payments)
     return result
 
 

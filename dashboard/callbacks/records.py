@@ -133,7 +133,12 @@ def run(
             parts.append("a fixed 1% sample with identities replaced (Basic role)")
         parts.append(f"page {result.page} of {result.pages}; {result.rows:,} record(s) shown and logged")
         status = html.Div(" · ".join(parts), className="small", id="rc-summary")
-    members = {"columns": result.columns.get("members", []), "by_household": result.members}
+    members = {
+        "columns": result.columns.get("members", []),
+        "by_household": result.members,
+        "payment_columns": result.columns.get("payments", []),
+        "payments": result.payments,
+    }
     return {"search": search}, status, columns, rows, members, None
 
 
@@ -176,7 +181,27 @@ def detail(selected, members):
         className="small",
         id="rc-members-table",
     )
-    return components.section("Household", [facts, html.H3("Members", className="h6"), table])
+    parts = [facts, html.H3("Members", className="h6"), table]
+    paid = (members.get("payments") or {}).get(key) or []
+    if paid:
+        pcols = members.get("payment_columns") or list(paid[0])
+        parts += [
+            html.H3("Kafaalat payments", className="h6"),
+            dbc.Table(
+                [
+                    html.Thead(html.Tr([html.Th(_label("payments", c)) for c in pcols])),
+                    html.Tbody(
+                        [html.Tr([html.Td(_value("payments", c, p.get(c))) for c in pcols]) for p in paid]
+                    ),
+                ],
+                size="sm",
+                striped=True,
+                responsive=True,
+                className="small",
+                id="rc-payments-table",
+            ),
+        ]
+    return components.section("Household", parts)
 
 
 @callback(

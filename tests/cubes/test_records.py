@@ -259,3 +259,18 @@ def test_the_policy_cannot_grant_a_secret_field_below_power_or_an_unknown_field(
     del missing["searches"]["cnic"]["basic"]
     with pytest.raises(records.RecordPolicyError, match="exactly the roles"):
         records.parse_policy(missing, cat)
+
+
+def test_power_sees_the_payment_history_of_a_beneficiary_household_and_others_do_not(search, cubes_store):
+    with duckdb.connect(str(cubes_store.require_current().path), read_only=True) as con:
+        household, cnic, paid = con.execute(
+            "SELECT p.household_id, any_value(m.cnic), count(DISTINCT p.payment_id) FROM payments p "
+            "JOIN members m ON m.household_id = p.household_id AND m.cnic IS NOT NULL "
+            "GROUP BY 1 ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    power = search("power", {"type": "cnic", "cnic": cnic})
+    history = power.payments[str(household)]
+    assert len(history) == paid and {"quarter", "amount", "status"} <= set(history[0])
+    assert power.rows == 1 + len(power.members[str(household)]) + paid
+    for role in ("standard", "basic"):
+        assert search(role, {"type": "cnic", "cnic": cnic}).payments == {}

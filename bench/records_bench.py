@@ -59,13 +59,14 @@ def main() -> None:
         ucs = [
             r[0]
             for r in con.execute(
-                "SELECT code FROM geo_units WHERE level = 'union_council' USING SAMPLE 40 ROWS (reservoir, 7)"
+                "SELECT code FROM (SELECT code FROM geo_units WHERE level = 'union_council') "
+                "USING SAMPLE 40 ROWS (reservoir, 7)"
             ).fetchall()
         ]
         tehsils = [
             r[0]
             for r in con.execute(
-                "SELECT code FROM geo_units WHERE level = 'tehsil' USING SAMPLE 40 ROWS (reservoir, 7)"
+                "SELECT code FROM (SELECT code FROM geo_units WHERE level = 'tehsil') USING SAMPLE 40 ROWS (reservoir, 7)"
             ).fetchall()
         ]
     gateway = Gateway(store, events=MemorySink())

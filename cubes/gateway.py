@@ -112,6 +112,7 @@ class Gateway:
         self._names: dict[str, str] = {}
         self._by_level: dict[str, list[str]] = {}
         self._levels: dict[str, str] = {}
+        self._cnic_lookup = False
         self._ancestor_cache: dict[str, frozenset] = {}
         policy = self.model.policy
         self._ptable = sdc.load_ptable(str(self.model.ptable_path), policy["ptable"]["cap"])
@@ -156,6 +157,13 @@ class Gateway:
                 self._by_level = {lv: sorted(g.code) for lv, g in self._areas.groupby("level")}
                 self._levels = dict(zip(self._areas.code, self._areas.level, strict=True))
                 self._ancestor_cache = {}
+                # the CNIC lookup of record search (cube files built before it have none)
+                self._cnic_lookup = bool(
+                    con.execute(
+                        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'cnic_lookup' "
+                        "AND column_name = 'm_last' AND database_name = current_database()"
+                    ).fetchone()[0]
+                )
                 self._con, self._snapshot_id, self._as_of = con, snap.snapshot_id, snap.as_of
                 self._sparsity.clear()
                 if self._cache is not None:
@@ -244,7 +252,14 @@ class Gateway:
                     raise Refused("that area is outside your account's geographic scope")
             scope_column = self.model.geo_level(self._level_of(actor.scope)).column if actor.scope else None
             result = records.run_search(
-                con, parsed, role, scope_column, actor.scope, area_level, records.sample_salt()
+                con,
+                parsed,
+                role,
+                scope_column,
+                actor.scope,
+                area_level,
+                records.sample_salt(),
+                cnic_lookup=self._cnic_lookup,
             )
             result.snapshot_id = self._snapshot_id
             if self.quota is not None and result.rows:

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -245,7 +246,7 @@ def parse_search(raw: dict, policy: RecordPolicy | None = None) -> RecordSearch:
     if kind == "cnic":
         return RecordSearch("cnic", cnic=normalise_cnic(raw.get("cnic")), page=page, export=export)
     area = raw.get("area")
-    if not isinstance(area, str) or not re.fullmatch(r"PK\d{1,3}(T\d{2}(U\d{3})?)?", area):
+    if not isinstance(area, str) or not re.fullmatch(r"PK[0-9A-Z]{1,12}", area):
         raise RecordInputError(
             "area: a district, tehsil or union council code such as PK601, PK601T01, PK601T01U001"
         )
@@ -375,6 +376,7 @@ def run_search(
     area_level: str | None,
     salt: bytes,
     policy: RecordPolicy | None = None,
+    cnic_lookup: bool = False,
 ) -> RecordResult:
     """Run a validated search for a role on the warehouse attached as ``wh`` (and ``cnic_lookup`` when the
     cubes file has it). ``scope``: the actor's area code and the household column it is matched on."""
@@ -390,13 +392,16 @@ def run_search(
     if scope:
         where.append(f"h.{scope_column} = ?")
         params.append(scope)
-    searched_member = None
+    searched_member, member_rows = None, None
     if search.kind == "cnic":
-        hit = _find_cnic(con, search.cnic)
+        hit = _find_cnic(con, search.cnic, cnic_lookup)
         if hit is None:
             result.reason = "no registered person has this CNIC"
             return result
-        searched_member, household_id = hit
+        searched_member, household_id, h_rowid, member_rows = hit
+        if h_rowid is not None:  # read exactly that row (the lookup knows where it lies)
+            where.append("h.rowid = ?")
+            params.append(h_rowid)
         where.append("h.household_id = ?")
         params.append(household_id)
     else:
@@ -425,10 +430,31 @@ def run_search(
             )
             params += [salt.hex(), policy.sample_per_mille]
     clause = " AND ".join(where)
-    total = con.execute(f"SELECT count(*) FROM wh.households h WHERE {clause}", params).fetchone()[0]
-    if search.kind == "cnic" and total == 0:
-        result.reason = "no registered person has this CNIC within your area"
-        return result
+    prefetched = None
+    if search.kind == "cnic" and member_rows is not None:
+        # The lookup already says which household and rows: read its members and payments side by side
+        # with the household row (DuckDB works without the GIL); they are used only if the household is
+        # inside the actor's scope.
+        member_q = _member_query(grant, [household_id], member_rows, searched_member)
+        payment_q = _payment_query(grant, [household_id])
+        prefetched = {
+            "members": _POOL.submit(_fetch, con.cursor(), member_q) if member_q else _done([]),
+            "payments": _POOL.submit(_fetch, con.cursor(), payment_q) if payment_q else _done([]),
+        }
+    if search.kind == "cnic":
+        total = None  # one household at most: counted from the rows read below
+    else:
+        total = con.execute(f"SELECT count(*) FROM wh.households h WHERE {clause}", params).fetchone()[0]
+    if total is None:
+        found = con.execute(
+            f"SELECT {_select('h', h_cols)} FROM wh.households h WHERE {clause}", params
+        ).fetchall()
+        if not found:
+            result.reason = "no registered person has this CNIC within your area"
+            return result
+        total = len(found)
+    else:
+        found = None
     result.truncated = total > limit
     result.total = min(total, limit)
     result.pages = max(1, -(-result.total // size)) if result.total else 0
@@ -437,12 +463,16 @@ def run_search(
         raise RecordInputError(f"page: this search has {result.pages} page(s)")
     count = max(0, min(size, result.total - offset))
     rows = (
-        con.execute(
-            f"SELECT {_select('h', h_cols)} FROM wh.households h WHERE {clause} ORDER BY h.household_id LIMIT ? OFFSET ?",
-            [*params, count, offset],
-        ).fetchall()
-        if count
-        else []
+        found
+        if found is not None
+        else (
+            con.execute(
+                f"SELECT {_select('h', h_cols)} FROM wh.households h WHERE {clause} ORDER BY h.household_id LIMIT ? OFFSET ?",
+                [*params, count, offset],
+            ).fetchall()
+            if count
+            else []
+        )
     )
     shown_h = [c for c in h_cols if c in grant.household]
     result.columns = {
@@ -459,47 +489,92 @@ def run_search(
         if grant.sample:
             shown = {"household": key, **shown}
         result.households.append(shown)
-    if ids and grant.members != "none" and grant.member:
-        m_cols = ("household_id", "member_id", "cnic", *[c for c in grant.member if c != "cnic"])
-        member_where = f"m.household_id IN ({', '.join('?' for _ in ids)})"
-        member_params: list = list(ids)
-        if grant.members == "searched":
-            member_where += " AND m.member_id = ?"
-            member_params.append(searched_member)
-        for r in con.execute(
-            f"SELECT {_select('m', m_cols)} FROM wh.members m WHERE {member_where} ORDER BY m.household_id, m.line_no",
-            member_params,
-        ).fetchall():
-            record = dict(zip(m_cols, r, strict=True))
-            shown = {c: record[c] for c in grant.member}
-            if grant.searched_cnic and record["member_id"] == searched_member:
-                shown["cnic"] = record["cnic"]  # the CNIC the user typed, and no other
-            result.members.setdefault(str(record["household_id"]), []).append(shown)
-        if grant.searched_cnic:
-            result.columns["members"] = [*grant.member, "cnic"]
-    if ids and grant.payments:
-        p_cols = ("household_id", *grant.payments)
-        for r in con.execute(
-            f"SELECT {_select('p', p_cols)} FROM wh.payments p WHERE p.household_id IN "
-            f"({', '.join('?' for _ in ids)}) ORDER BY p.household_id, p.quarter, p.member_id",
-            list(ids),
-        ).fetchall():
-            record = dict(zip(p_cols, r, strict=True))
-            result.payments.setdefault(str(record.pop("household_id")), []).append(record)
-        result.columns["payments"] = list(grant.payments)
+    if ids:
+        member_q = _member_query(grant, ids, member_rows, searched_member)
+        payment_q = _payment_query(grant, ids)
+        member_rows_read = (
+            prefetched["members"].result() if prefetched else _fetch(con, member_q) if member_q else []
+        )
+        payment_rows_read = (
+            prefetched["payments"].result() if prefetched else _fetch(con, payment_q) if payment_q else []
+        )
+        if member_q:
+            m_cols = member_q[2]
+            for r in member_rows_read:
+                record = dict(zip(m_cols, r, strict=True))
+                shown = {c: record[c] for c in grant.member}
+                if grant.searched_cnic and record["member_id"] == searched_member:
+                    shown["cnic"] = record["cnic"]  # the CNIC the user typed, and no other
+                result.members.setdefault(str(record["household_id"]), []).append(shown)
+            if grant.searched_cnic:
+                result.columns["members"] = [*grant.member, "cnic"]
+        if payment_q:
+            for r in payment_rows_read:
+                record = dict(zip(payment_q[2], r, strict=True))
+                result.payments.setdefault(str(record.pop("household_id")), []).append(record)
+            result.columns["payments"] = list(grant.payments)
     return result
 
 
-def _find_cnic(con, cnic: str) -> tuple[int, int] | None:
-    """(member_id, household_id) of a CNIC: from the sorted lookup table when the cubes file has one
-    (a point read at national scale), else from the members table."""
-    has_lookup = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'cnic_lookup' AND database_name <> 'wh'"
-    ).fetchone()[0]
-    if has_lookup:
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="records")
+
+
+def _done(value) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
+def _fetch(con, query) -> list:
+    sql, params, _ = query
+    return con.execute(sql, params).fetchall()
+
+
+def _member_query(grant: Grant, ids: list, member_rows, searched_member):
+    """SQL, parameters and columns for the members a grant shows (None when it shows none)."""
+    if grant.members == "none" or not grant.member:
+        return None
+    cols = (
+        "household_id",
+        "member_id",
+        "line_no",
+        "cnic",
+        *[c for c in grant.member if c not in ("cnic", "line_no")],
+    )
+    where = f"m.household_id IN ({', '.join('?' for _ in ids)})"
+    params: list = list(ids)
+    if member_rows is not None:  # the household's members lie in this range of rows
+        where += " AND m.rowid BETWEEN ? AND ?"
+        params += list(member_rows)
+    if grant.members == "searched":
+        where += " AND m.member_id = ?"
+        params.append(searched_member)
+    return (
+        f"SELECT {_select('m', cols)} FROM wh.members m WHERE {where} ORDER BY m.household_id, m.line_no",
+        params,
+        cols,
+    )
+
+
+def _payment_query(grant: Grant, ids: list):
+    if not grant.payments:
+        return None
+    cols = ("household_id", *grant.payments)
+    sql = (
+        f"SELECT {_select('p', cols)} FROM wh.payments p WHERE p.household_id IN ({', '.join('?' for _ in ids)}) "
+        "ORDER BY p.household_id, p.quarter, p.member_id"
+    )
+    return sql, list(ids), cols
+
+
+def _find_cnic(con, cnic: str, lookup: bool) -> tuple[int, int, int | None, tuple[int, int] | None] | None:
+    """(member_id, household_id, household row id, members' row-id range) of a CNIC: from the sorted
+    lookup table the cube build makes (a point read at national scale), else from the members table."""
+    if lookup:
         row = con.execute(
-            "SELECT member_id, household_id FROM cnic_lookup WHERE cnic = ?", [int(cnic)]
+            "SELECT member_id, household_id, h_rowid, m_first, m_last FROM cnic_lookup WHERE cnic = ?",
+            [int(cnic)],
         ).fetchone()
-    else:
-        row = con.execute("SELECT member_id, household_id FROM wh.members WHERE cnic = ?", [cnic]).fetchone()
-    return (row[0], row[1]) if row else None
+        return (row[0], row[1], row[2], (row[3], row[4])) if row else None
+    row = con.execute("SELECT member_id, household_id FROM wh.members WHERE cnic = ?", [cnic]).fetchone()
+    return (row[0], row[1], None, None) if row else None

@@ -50,6 +50,9 @@ def create_app() -> dash.Dash:
     register_all()
     web.configure(app.server, app.csp_hashes)
     _guard_reports(app.server)
+    from dashboard.api import api
+
+    app.server.register_blueprint(api)
     app.layout = lambda: shell(web.current_principal(), web.csrf_token())
     if web.demo_mode():
         from dashboard.demo import seed, seed_reports

@@ -64,6 +64,7 @@ class Result:
     reason: str | None = None
     notes: list[str] = field(default_factory=list)
     query: dict | None = None
+    code: str | None = None  # why not ok, for machines: quota_exceeded (else see reason)
 
     def to_json(self) -> dict:
         return {
@@ -210,6 +211,7 @@ class Gateway:
             if self.quota is None or not isinstance(exc, self.quota.refusal):
                 raise
             result = self._refusal(actor, None, str(exc))
+            result.code = "quota_exceeded"
             outcome = "refused"
         duration = (time.perf_counter() - started) * 1000
         try:
@@ -224,7 +226,7 @@ class Gateway:
             )
         return result
 
-    def search_records(self, actor: Actor, search: dict):
+    def search_records(self, actor: Actor, search: dict, service: str = "portal_rows"):
         """Record search (plan §8.2.2) for the actor's record-access role: validated, limited to the actor's
         area, masked by cubes/records.py's policy, logged (IP, user, type, parameters, rows returned) and
         metered per row before anything is returned."""
@@ -272,7 +274,8 @@ class Gateway:
         except Exception as exc:
             if self.quota is None or not isinstance(exc, self.quota.refusal):
                 raise
-            result, outcome = records.RecordResult(False, kind, role, reason=str(exc)), "refused"
+            result = records.RecordResult(False, kind, role, reason=str(exc), code="quota_exceeded")
+            outcome = "refused"
         a = actor.attributes
         try:
             self.events.emit(
@@ -300,7 +303,7 @@ class Gateway:
                         actor.user,
                         actor.organisation,
                         actor.tier,
-                        "portal_rows",
+                        service,
                         result.rows,
                         result.rows,
                         self._snapshot_id,

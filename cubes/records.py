@@ -320,6 +320,7 @@ class RecordResult:
     reason: str | None = None
     snapshot_id: str | None = None
     columns: dict[str, list[str]] = field(default_factory=dict)
+    code: str | None = None  # quota_exceeded when a quota refused it
 
     @property
     def rows(self) -> int:

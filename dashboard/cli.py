@@ -606,6 +606,56 @@ def metering_quota(username, organisation, metric: str, per_day: int) -> None:
     click.echo(f"daily {metric} quota for {username or organisation}: {per_day or 'no limit'}")
 
 
+@main.group("api-clients")
+def api_clients() -> None:
+    """OAuth2 clients of partner organisations for the data-sharing API (seed 8.3)."""
+
+
+@api_clients.command("add")
+@click.option("--org", "organisation", required=True)
+@click.option("--name", required=True, help="what the client is, e.g. 'point of sale'")
+@click.option(
+    "--scope", "scopes", multiple=True, required=True, help="aggregates, pmt_lookup, registry_search"
+)
+@click.option("--tier", default="business", show_default=True)
+@click.option("--record-role", default="none", show_default=True)
+@click.option("--area", default=None, help="limit the client to one area (a geography code)")
+@click.option("--per-minute", type=int, default=60, show_default=True)
+def api_clients_add(organisation, name, scopes, tier, record_role, area, per_minute) -> None:
+    """Create a client and print its id and secret (the secret is shown this once)."""
+    from dashboard.api_clients import ApiClientError, ApiClients
+
+    try:
+        cid, secret = ApiClients().add(
+            organisation, name, list(scopes), tier, record_role, area, per_minute, actor=_admin()
+        )
+    except ApiClientError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"client_id: {cid}")
+    click.echo(f"client_secret: {secret}   (shown once; store it now)")
+
+
+@api_clients.command("list")
+def api_clients_list() -> None:
+    from dashboard.api_clients import ApiClients
+
+    for c, org in ApiClients().list():
+        click.echo(f"{c.client_id:<22} {c.status:<8} {org:<40} {','.join(c.scopes):<30} {c.record_role}")
+
+
+@api_clients.command("revoke")
+@click.argument("client_id")
+def api_clients_revoke(client_id: str) -> None:
+    """Revoke at once: the client's unexpired tokens stop working on their next call."""
+    from dashboard.api_clients import ApiClientError, ApiClients
+
+    try:
+        ApiClients().revoke(client_id, actor=_admin())
+    except ApiClientError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{client_id} revoked")
+
+
 @main.group()
 def reports() -> None:
     """Statistical reports: designs as JSON, the approval workflow, publication (seed 6.3, 7.3)."""

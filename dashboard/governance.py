@@ -14,6 +14,7 @@ _TOP = {
     "tiers",
     "record_roles",
     "approval_duties",
+    "api_scopes",
     "services",
     "rates",
     "gratis",

@@ -214,3 +214,22 @@ class ReportEvent(Base):
     to_state: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiClient(Base):
+    """An OAuth2 client of a partner organisation (seed 8.3): scopes, record role, hashed secret."""
+
+    __tablename__ = "api_clients"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+    tier: Mapped[str] = mapped_column(String(20), default="business")
+    record_role: Mapped[str] = mapped_column(String(20), default="none")
+    scope_area: Mapped[str | None] = mapped_column(String(40))
+    requests_per_minute: Mapped[int] = mapped_column(Integer, default=60)
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | revoked
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

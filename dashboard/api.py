@@ -1,0 +1,201 @@
+"""The data-sharing API for partner organisations (seed 8.3), under /api/v1.
+
+OAuth2 client credentials (RFC 6749 §4.4) at ``/api/v1/oauth/token``; every other endpoint takes the
+bearer token, checks the scope it needs, applies the client's rate limit (429 with Retry-After), and asks
+the governed gateway as the client, so protection, audit (client, IP, endpoint, parameters, rows) and
+metering (API rates) are the same one door as the app's. Errors are JSON with a reason a developer can act
+on; nothing else is said about the server.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+
+import diskcache
+from flask import Blueprint, Response, g, jsonify, request
+
+from cubes.query import Actor
+from dashboard.api_clients import TOKEN_TTL, ApiClients, Client, TokenRefused
+from dashboard.audit import Entry
+from dashboard.oversight import governed_gateway
+from data.snapshots import data_dir
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+_RATE: diskcache.Cache | None = None
+
+
+def _rate_cache() -> diskcache.Cache:
+    """Request counters shared by every gunicorn worker (diskcache is process-safe)."""
+    global _RATE
+    path = str(data_dir() / "api-rate")
+    if _RATE is None or _RATE.directory != path:
+        _RATE = diskcache.Cache(path)
+    return _RATE
+
+
+def error(status: int, code: str, reason: str, headers: dict | None = None) -> Response:
+    response = jsonify({"error": code, "error_description": reason})
+    response.status_code = status
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+def actor_for_client(client: Client, record_role: str | None = None) -> Actor:
+    return Actor(
+        client.tier,
+        user=f"api:{client.client_id}",
+        organisation=client.organisation,
+        scope=client.scope_area,
+        attributes={
+            "ip": request.remote_addr,
+            "organisation_id": client.organisation_id,
+            "client_type": client.client_type,
+            "gratis": client.gratis,
+            "record_role": record_role if record_role is not None else client.record_role,
+        },
+    )
+
+
+def requires(scope: str):
+    """Bearer token with this scope, within the client's rate limit."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer "):
+                return error(
+                    401,
+                    "invalid_token",
+                    "send Authorization: Bearer <token> from /api/v1/oauth/token",
+                    {"WWW-Authenticate": 'Bearer realm="nser"'},
+                )
+            try:
+                client = ApiClients().authenticate(header[7:].strip())
+            except TokenRefused as exc:
+                return error(
+                    401, "invalid_token", str(exc), {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+                )
+            if scope not in client.scopes:
+                return error(
+                    403,
+                    "insufficient_scope",
+                    f"this client may not use {scope}; its scopes: {list(client.scopes)}",
+                )
+            window = int(time.time() // 60)
+            key = f"{client.client_id}:{window}"
+            count = _rate_cache().incr(key, default=0)
+            if count == 1:
+                _rate_cache().touch(key, expire=120)
+            if count > client.requests_per_minute:
+                retry = 60 - int(time.time() % 60)
+                return error(
+                    429,
+                    "rate_limited",
+                    f"at most {client.requests_per_minute} requests a minute",
+                    {"Retry-After": str(retry)},
+                )
+            g.api_client = client
+            return view(*args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+def refused(result) -> Response:
+    if getattr(result, "code", None) == "quota_exceeded":
+        return error(429, "quota_exceeded", result.reason, {"Retry-After": str(_seconds_to_midnight())})
+    return error(422, "refused", result.reason or "refused")
+
+
+def _seconds_to_midnight() -> int:
+    now = time.gmtime()
+    return max(1, 86400 - (now.tm_hour * 3600 + now.tm_min * 60 + now.tm_sec))
+
+
+@api.post("/oauth/token")
+def token():
+    """Client credentials: form fields or HTTP Basic; a short-lived bearer token."""
+    grant = request.form.get("grant_type")
+    if grant != "client_credentials":
+        return error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+    auth = request.authorization
+    client_id = request.form.get("client_id") or (auth.username if auth else None)
+    secret = request.form.get("client_secret") or (auth.password if auth else None)
+    clients = ApiClients()
+    try:
+        access = clients.issue_token(client_id or "", secret or "")
+    except TokenRefused:
+        clients.log.append(
+            Entry(kind="api_token", outcome="refused", ip=request.remote_addr, username=client_id)
+        )
+        return error(
+            401,
+            "invalid_client",
+            "unknown client, wrong secret or revoked client",
+            {"WWW-Authenticate": 'Basic realm="nser"'},
+        )
+    clients.log.append(Entry(kind="api_token", outcome="issued", ip=request.remote_addr, username=client_id))
+    response = jsonify({"access_token": access, "token_type": "Bearer", "expires_in": TOKEN_TTL})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.get("/cubes")
+@requires("aggregates")
+def cubes():
+    from cubes.catalog import describe_cubes
+
+    return jsonify(describe_cubes())
+
+
+@api.post("/cubes/query")
+@requires("aggregates")
+def cube_query():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return error(400, "invalid_request", "send the query as a JSON object (see GET /api/v1/cubes)")
+    result = governed_gateway().run_query(actor_for_client(g.api_client), body)
+    if not result.ok:
+        return refused(result)
+    return jsonify(result.to_json())
+
+
+@api.get("/pmt")
+@requires("pmt_lookup")
+def pmt_lookup():
+    """PMT score and band for one CNIC (the Utility Stores example): nothing else about the person."""
+    cnic = request.args.get("cnic", "")
+    result = governed_gateway().search_records(
+        actor_for_client(g.api_client, record_role="basic"),
+        {"type": "cnic", "cnic": cnic},
+        service="api_rows",
+    )
+    if not result.ok:
+        if result.code == "quota_exceeded":
+            return refused(result)
+        return error(400, "invalid_request", result.reason)
+    if not result.households:
+        return error(404, "not_found", result.reason or "no registered person has this CNIC")
+    household = result.households[0]
+    return jsonify(
+        {
+            "cnic": cnic.replace("-", ""),
+            "pmt_score": household.get("pmt_score"),
+            "pmt_band": household.get("pmt_band"),
+            "snapshot_id": result.snapshot_id,
+        }
+    )
+
+
+@api.errorhandler(404)
+def not_found(_):
+    return error(404, "not_found", "no such API endpoint; see /api/v1/openapi.json")
+
+
+@api.errorhandler(405)
+def not_allowed(_):
+    return error(405, "method_not_allowed", "this endpoint does not take that method")

@@ -1,0 +1,189 @@
+"""The partner API: client credentials, scopes, expiry, revocation, rate limits, quotas, and answers that
+come from the gateway (protected, audited, metered)."""
+
+from __future__ import annotations
+
+import duckdb
+import flask
+import pytest
+from sqlalchemy import select
+
+from dashboard import api as api_module
+from dashboard import api_clients, oversight, web
+from dashboard.accounts import Accounts
+from dashboard.api_clients import ApiClientError, ApiClients
+from dashboard.metering import Metering
+from dashboard.models import AuditEntry, LedgerEntry
+
+
+@pytest.fixture()
+def partner(cubes_store, tmp_path, monkeypatch):
+    monkeypatch.setenv("NSER_DATA_DIR", str(cubes_store.root))
+    monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'nser.sqlite'}")
+    monkeypatch.setenv("NSER_AUDIT_KEY", "d" * 64)
+    monkeypatch.setenv("NSER_SECRET_KEY", "s" * 64)
+    monkeypatch.setenv("NSER_SAMPLE_SALT", "ef" * 32)
+    monkeypatch.delenv("NSER_DEMO", raising=False)
+    monkeypatch.setattr(oversight, "_GATEWAY", None)
+    monkeypatch.setattr(api_module, "_RATE", None)
+    Accounts().add_organisation("Utility Stores Corporation", "federal_government")
+    app = flask.Flask("test-api")
+    web.configure(app, lambda: [])
+    app.register_blueprint(api_module.api)
+    client = app.test_client()
+
+    def new_client(scopes, **kw):
+        cid, secret = ApiClients().add("Utility Stores Corporation", "point of sale", scopes, **kw)
+        return cid, secret
+
+    def token(cid, secret):
+        r = client.post(
+            "/api/v1/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret},
+        )
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["access_token"]
+
+    def call(method, path, tok, **kw):
+        return client.open(path, method=method, headers={"Authorization": f"Bearer {tok}"}, **kw)
+
+    return client, new_client, token, call
+
+
+@pytest.fixture(scope="module")
+def person(cubes_store):
+    with duckdb.connect(str(cubes_store.require_current().path), read_only=True) as con:
+        cnic, score, band = con.execute(
+            "SELECT m.cnic, h.pmt_score, h.pmt_band FROM members m JOIN households h USING (household_id) "
+            "WHERE m.cnic IS NOT NULL ORDER BY m.member_id LIMIT 1"
+        ).fetchone()
+    return {"cnic": cnic, "score": score, "band": band}
+
+
+def test_client_credentials_issue_a_bearer_token_and_bad_ones_are_refused(partner):
+    client, new_client, token, call = partner
+    cid, secret = new_client(["aggregates"])
+    assert client.post("/api/v1/oauth/token", data={"grant_type": "password"}).status_code == 400
+    wrong = client.post(
+        "/api/v1/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": cid, "client_secret": "nope"},
+    )
+    assert wrong.status_code == 401 and wrong.get_json()["error"] == "invalid_client"
+    basic = client.post("/api/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(cid, secret))
+    assert basic.status_code == 200 and basic.get_json()["token_type"] == "Bearer"
+    assert basic.headers["Cache-Control"] == "no-store"
+    listing = call("GET", "/api/v1/cubes", token(cid, secret))
+    assert listing.status_code == 200 and "households" in {c["name"] for c in listing.get_json()["cubes"]}
+    assert call("GET", "/api/v1/cubes", "forged.token.value").status_code == 401
+    assert client.get("/api/v1/cubes").status_code == 401
+    with pytest.raises(ApiClientError, match="scopes"):
+        new_client(["everything"])
+    stored = ApiClients().list()[0][0]
+    assert secret not in stored.secret_hash and stored.secret_hash.startswith("$argon2id$")
+
+
+def test_wrong_scope_expired_token_and_revoked_client(partner, monkeypatch):
+    _, new_client, token, call = partner
+    cid, secret = new_client(["pmt_lookup"])
+    tok = token(cid, secret)
+    denied = call("GET", "/api/v1/cubes", tok)
+    assert denied.status_code == 403 and denied.get_json()["error"] == "insufficient_scope"
+    monkeypatch.setattr(api_clients, "TOKEN_TTL", -1)
+    expired = call("GET", "/api/v1/pmt?cnic=1234512345671", tok)
+    assert expired.status_code == 401 and "expired" in expired.get_json()["error_description"]
+    monkeypatch.setattr(api_clients, "TOKEN_TTL", 900)
+    ApiClients().revoke(cid)
+    revoked = call("GET", "/api/v1/pmt?cnic=1234512345671", tok)  # an unexpired token stops at once
+    assert revoked.status_code == 401 and "revoked" in revoked.get_json()["error_description"]
+
+
+def test_pmt_lookup_returns_the_score_and_nothing_else_and_is_logged_and_metered(partner, person):
+    _, new_client, token, call = partner
+    cid, secret = new_client(["pmt_lookup"])
+    tok = token(cid, secret)
+    found = call("GET", f"/api/v1/pmt?cnic={person['cnic']}", tok)
+    assert found.status_code == 200
+    body = found.get_json()
+    assert body["pmt_score"] == pytest.approx(person["score"]) and body["pmt_band"] == person["band"]
+    assert set(body) == {"cnic", "pmt_score", "pmt_band", "snapshot_id"}
+    assert call("GET", "/api/v1/pmt?cnic=12345", tok).status_code == 400
+    assert call("GET", "/api/v1/pmt?cnic=9999999999999", tok).status_code == 404
+    engine = ApiClients().engine
+    with engine.connect() as conn:
+        audit = conn.execute(
+            select(AuditEntry.username, AuditEntry.kind, AuditEntry.outcome).where(
+                AuditEntry.kind == "record_search"
+            )
+        ).all()
+        ledger = conn.execute(select(LedgerEntry.service, LedgerEntry.units)).all()
+    assert audit[0] == (f"api:{cid}", "record_search", "answered") and len(audit) == 3
+    assert ledger == [("api_rows", 2)]  # the household and the searched person
+
+
+def test_cube_queries_are_protected_as_the_clients_tier(partner):
+    _, new_client, token, call = partner
+    cid, secret = new_client(["aggregates"])
+    tok = token(cid, secret)
+    q = {
+        "cube": "households",
+        "measures": ["households"],
+        "dimensions": ["urban_rural"],
+        "geography": {"level": "province"},
+    }
+    ok = call("POST", "/api/v1/cubes/query", tok, json=q)
+    assert ok.status_code == 200 and ok.get_json()["tier"] == "business"
+    too_fine = call("POST", "/api/v1/cubes/query", tok, json={**q, "geography": {"level": "union_council"}})
+    assert too_fine.status_code == 422 and "too detailed" in too_fine.get_json()["error_description"]
+    assert call("POST", "/api/v1/cubes/query", tok, data="not json").status_code == 400
+
+
+def test_rate_limit_and_daily_quota_answer_429_with_retry_after(partner):
+    _, new_client, token, call = partner
+    cid, secret = new_client(["aggregates"], requests_per_minute=2)
+    tok = token(cid, secret)
+    assert call("GET", "/api/v1/cubes", tok).status_code == 200
+    assert call("GET", "/api/v1/cubes", tok).status_code == 200
+    limited = call("GET", "/api/v1/cubes", tok)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    cid2, secret2 = new_client(["aggregates"])
+    org = ApiClients().list()[0][0].organisation_id
+    Metering().set_quota("organisation", org, "queries", 1)
+    tok2 = token(cid2, secret2)
+    q = {"cube": "households", "measures": ["households"], "geography": {"level": "province"}}
+    assert call("POST", "/api/v1/cubes/query", tok2, json=q).status_code == 200
+    over = call("POST", "/api/v1/cubes/query", tok2, json=q)
+    assert (
+        over.status_code == 429
+        and over.get_json()["error"] == "quota_exceeded"
+        and over.headers["Retry-After"]
+    )
+
+
+def test_api_clients_from_the_command_line(partner):
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+
+    runner = CliRunner()
+    bad = runner.invoke(
+        main, ["api-clients", "add", "--org", "Utility Stores Corporation", "--name", "pos", "--scope", "all"]
+    )
+    assert bad.exit_code != 0 and "scopes" in bad.output
+    made = runner.invoke(
+        main,
+        [
+            "api-clients",
+            "add",
+            "--org",
+            "Utility Stores Corporation",
+            "--name",
+            "pos",
+            "--scope",
+            "pmt_lookup",
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    cid = made.output.split("client_id: ")[1].split()[0]
+    assert cid in runner.invoke(main, ["api-clients", "list"]).output
+    assert runner.invoke(main, ["api-clients", "revoke", cid]).exit_code == 0
+    assert "revoked" in runner.invoke(main, ["api-clients", "list"]).output

@@ -191,6 +191,21 @@ def pmt_lookup():
     )
 
 
+@api.post("/registry/sync/search")
+@requires("registry_search")
+def registry_sync_search():
+    """DCI registry search (synchronous): CNIC by idtype-value, PMT range and area by predicate; each
+    item masked by the client's record-access role, logged and metered on its own."""
+    from dashboard.dci import sync_search
+
+    status, envelope = sync_search(
+        governed_gateway(), actor_for_client(g.api_client), request.get_json(silent=True)
+    )
+    response = jsonify(envelope)
+    response.status_code = status
+    return response
+
+
 @api.errorhandler(404)
 def not_found(_):
     return error(404, "not_found", "no such API endpoint; see /api/v1/openapi.json")

@@ -17,6 +17,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from cubes.query import Actor
 from dashboard.api_clients import TOKEN_TTL, ApiClients, Client, TokenRefused
+from dashboard.api_contract import contract, docs_page, openapi
 from dashboard.audit import Entry
 from dashboard.oversight import governed_gateway
 from data.snapshots import data_dir
@@ -116,7 +117,76 @@ def _seconds_to_midnight() -> int:
     return max(1, 86400 - (now.tm_hour * 3600 + now.tm_min * 60 + now.tm_sec))
 
 
+TOKEN_FORM = {
+    "type": "object",
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+        "client_id": {"type": "string"},
+        "client_secret": {"type": "string"},
+    },
+    "required": ["grant_type"],
+}
+TOKEN = {
+    "type": "object",
+    "properties": {
+        "access_token": {"type": "string"},
+        "token_type": {"type": "string", "enum": ["Bearer"]},
+        "expires_in": {"type": "integer"},
+    },
+    "required": ["access_token", "token_type", "expires_in"],
+}
+CUBE_QUERY = {
+    "type": "object",
+    "properties": {
+        "cube": {"type": "string"},
+        "measures": {"type": "array", "items": {"type": "string"}},
+        "dimensions": {"type": "array", "items": {"type": "string"}},
+        "geography": {"type": "object"},
+        "filters": {"type": "object"},
+        "totals": {"type": "boolean"},
+    },
+    "required": ["cube", "measures"],
+}
+CUBE_RESULT = {
+    "type": "object",
+    "properties": {
+        "ok": {"type": "boolean"},
+        "tier": {"type": "string"},
+        "cube": {"type": "string"},
+        "snapshot_id": {"type": "string"},
+        "as_of": {"type": "string"},
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "rows": {"type": "array", "items": {"type": "object"}},
+        "flags": {"type": "array"},
+        "notes": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["ok", "tier", "cube", "rows"],
+}
+PMT = {
+    "type": "object",
+    "properties": {
+        "cnic": {"type": "string"},
+        "pmt_score": {"type": "number"},
+        "pmt_band": {"type": "string"},
+        "snapshot_id": {"type": "string"},
+    },
+    "required": ["cnic", "pmt_score", "pmt_band", "snapshot_id"],
+}
+DCI_ENVELOPE = {
+    "type": "object",
+    "properties": {
+        "signature": {"type": "string"},
+        "header": {"type": "object"},
+        "message": {"type": "object"},
+    },
+    "required": ["header"],
+}
+
+
 @api.post("/oauth/token")
+@contract(
+    "OAuth2 client credentials: a bearer token", None, {200: TOKEN, 400: None, 401: None}, form=TOKEN_FORM
+)
 def token():
     """Client credentials: form fields or HTTP Basic; a short-lived bearer token."""
     grant = request.form.get("grant_type")
@@ -146,6 +216,7 @@ def token():
 
 @api.get("/cubes")
 @requires("aggregates")
+@contract("The cubes, their dimensions, measures and tier rules", "aggregates", {200: {"type": "object"}})
 def cubes():
     from cubes.catalog import describe_cubes
 
@@ -154,6 +225,12 @@ def cubes():
 
 @api.post("/cubes/query")
 @requires("aggregates")
+@contract(
+    "A cube query, protected for the client's tier",
+    "aggregates",
+    {200: CUBE_RESULT, 400: None, 422: None},
+    request=CUBE_QUERY,
+)
 def cube_query():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -166,6 +243,12 @@ def cube_query():
 
 @api.get("/pmt")
 @requires("pmt_lookup")
+@contract(
+    "PMT score and band for one CNIC",
+    "pmt_lookup",
+    {200: PMT, 400: None, 404: None},
+    parameters=[{"name": "cnic", "in": "query", "required": True, "schema": {"type": "string"}}],
+)
 def pmt_lookup():
     """PMT score and band for one CNIC (the Utility Stores example): nothing else about the person."""
     cnic = request.args.get("cnic", "")
@@ -193,6 +276,12 @@ def pmt_lookup():
 
 @api.post("/registry/sync/search")
 @requires("registry_search")
+@contract(
+    "DCI registry search (synchronous)",
+    "registry_search",
+    {200: DCI_ENVELOPE, 400: DCI_ENVELOPE},
+    request={**DCI_ENVELOPE, "required": ["header", "message"]},
+)
 def registry_sync_search():
     """DCI registry search (synchronous): CNIC by idtype-value, PMT range and area by predicate; each
     item masked by the client's record-access role, logged and metered on its own."""
@@ -204,6 +293,23 @@ def registry_sync_search():
     response = jsonify(envelope)
     response.status_code = status
     return response
+
+
+@api.get("/openapi.json")
+@contract("This document", None, {200: {"type": "object"}})
+def openapi_document():
+    """The OpenAPI 3 contract, built from the routes and their declarations."""
+    from flask import current_app
+
+    return jsonify(openapi(current_app))
+
+
+@api.get("/docs")
+def docs():
+    """A readable page of the same contract."""
+    from flask import current_app
+
+    return Response(docs_page(openapi(current_app)), mimetype="text/html")
 
 
 @api.errorhandler(404)

@@ -322,6 +322,19 @@ class Gateway:
             )
         return result
 
+    def locate_cnics(self, cnics: list[str]) -> dict[str, tuple[int, int]]:
+        """(member_id, household_id) of each registered CNIC among these (13 digits each), for linking
+        what partners post back. Internal: nothing about the person leaves through this; the caller logs."""
+        from cubes import records
+
+        con = self._connection()
+        found = {}
+        for cnic in cnics:
+            hit = records._find_cnic(con, cnic, self._cnic_lookup)
+            if hit is not None:
+                found[cnic] = (hit[0], hit[1])
+        return found
+
     def _cache_get(self, key: tuple) -> Result | None:
         if self._cache is None:
             return None

@@ -295,6 +295,66 @@ def registry_sync_search():
     return response
 
 
+FEEDBACK = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "records": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"cnic": {"type": "string"}, "observed": {"type": "object"}},
+                "required": ["cnic", "observed"],
+            },
+        },
+    },
+    "required": ["type", "records"],
+}
+FEEDBACK_ANSWER = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string"},
+        "accepted": {"type": "integer"},
+        "rejected": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["type", "accepted", "rejected", "items"],
+}
+
+
+@api.post("/feedback")
+@requires("feedback")
+@contract(
+    "Post back records the partner agreed to share, staged for MIS",
+    "feedback",
+    {200: FEEDBACK_ANSWER, 400: None},
+    request=FEEDBACK,
+)
+def feedback():
+    """Each record is checked against its observation type and linked by CNIC; accepted records are
+    staged for MIS (never written into a snapshot); each rejected one says why."""
+    from dashboard.feedback import receive
+
+    client = g.api_client
+    status, answer = receive(governed_gateway(), client, request.get_json(silent=True))
+    ApiClients().log.append(
+        Entry(
+            kind="api_feedback",
+            outcome="done" if status == 200 else "invalid",
+            ip=request.remote_addr,
+            username=f"api:{client.client_id}",
+            organisation=client.organisation,
+            tier=client.tier,
+            action=str(answer.get("type", "")),
+            rows=int(answer.get("accepted", 0)),
+            reason=answer.get("error_description"),
+        )
+    )
+    response = jsonify(answer)
+    response.status_code = status
+    return response
+
+
 @api.get("/openapi.json")
 @contract("This document", None, {200: {"type": "object"}})
 def openapi_document():

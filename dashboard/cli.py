@@ -656,6 +656,18 @@ def api_clients_revoke(client_id: str) -> None:
     click.echo(f"{client_id} revoked")
 
 
+@main.command("feedback")
+@click.option("--limit", type=int, default=50, show_default=True)
+def feedback_list(limit: int) -> None:
+    """Records partners posted back through the API, newest first (staged for MIS; seed 8.3)."""
+    from dashboard.feedback import staged
+
+    for o in staged(limit=limit):
+        click.echo(
+            f"{o.received_at:%Y-%m-%d %H:%M} {o.client_id:<22} {o.type:<18} household {o.household_id:<10} {o.payload}"
+        )
+
+
 @main.group()
 def reports() -> None:
     """Statistical reports: designs as JSON, the approval workflow, publication (seed 6.3, 7.3)."""

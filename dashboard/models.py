@@ -233,3 +233,21 @@ class ApiClient(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | revoked
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerObservation(Base):
+    """A record a partner posted back (seed 8.3), linked to the registered person and household, staged
+    for MIS review; never part of a warehouse snapshot."""
+
+    __tablename__ = "partner_observations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    cnic: Mapped[str] = mapped_column(String(13))
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    household_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    snapshot_id: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="staged")
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

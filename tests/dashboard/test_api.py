@@ -187,3 +187,41 @@ def test_api_clients_from_the_command_line(partner):
     assert cid in runner.invoke(main, ["api-clients", "list"]).output
     assert runner.invoke(main, ["api-clients", "revoke", cid]).exit_code == 0
     assert "revoked" in runner.invoke(main, ["api-clients", "list"]).output
+
+
+def test_partner_feedback_is_checked_per_record_linked_and_staged_and_nothing_good_is_lost(partner, person):
+    from dashboard.feedback import staged
+
+    _, new_client, token, call = partner
+    cid, secret = new_client(["feedback"])
+    tok = token(cid, secret)
+    purchase = {"store_code": "USC-0042", "purchased_on": "2026-11-20", "amount_pkr": 1850.5, "items": 6}
+    body = {
+        "type": "usc_purchase",
+        "records": [
+            {"cnic": person["cnic"], "observed": purchase},
+            {"cnic": "9999999999999", "observed": purchase},  # nobody has it
+            {"cnic": "12345", "observed": purchase},
+            {"cnic": person["cnic"], "observed": {**purchase, "amount_pkr": -5}},
+            {"cnic": person["cnic"], "observed": {**purchase, "colour": "red"}},
+        ],
+    }
+    r = call("POST", "/api/v1/feedback", tok, json=body)
+    assert r.status_code == 200
+    answer = r.get_json()
+    assert (answer["accepted"], answer["rejected"]) == (1, 4)
+    reasons = [i.get("reason") for i in answer["items"]]
+    assert reasons[0] is None and "no registered person" in reasons[1] and "13 digits" in reasons[2]
+    assert "amount_pkr" in reasons[3] and "unknown field" in reasons[4]
+    rows = staged()
+    assert (
+        len(rows) == 1
+        and rows[0].payload == purchase
+        and rows[0].client_id == cid
+        and rows[0].status == "staged"
+    )
+    assert call("POST", "/api/v1/feedback", tok, json={"type": "gossip", "records": []}).status_code == 400
+    no_scope_cid, no_scope_secret = new_client(["aggregates"])
+    assert (
+        call("POST", "/api/v1/feedback", token(no_scope_cid, no_scope_secret), json=body).status_code == 403
+    )

@@ -33,7 +33,7 @@ def make_app(cubes_store, tmp_path, monkeypatch) -> flask.Flask:
     cid, secret = ApiClients().add(
         "Utility Stores Corporation",
         "contract test",
-        ["aggregates", "pmt_lookup", "registry_search"],
+        ["aggregates", "pmt_lookup", "registry_search", "feedback"],
         record_role="standard",
         requests_per_minute=10_000,
     )

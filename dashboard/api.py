@@ -355,6 +355,51 @@ def feedback():
     return response
 
 
+DCI_ACK = {
+    "type": "object",
+    "properties": {"message": {"type": "object", "required": ["ack_status", "timestamp", "correlation_id"]}},
+    "required": ["message"],
+}
+
+
+@api.post("/registry/search")
+@requires("registry_search")
+@contract(
+    "DCI registry search (asynchronous): acknowledged now, answered to the client's /registry/on-search",
+    "registry_search",
+    {202: DCI_ACK, 400: DCI_ACK},
+    request={**DCI_ENVELOPE, "required": ["header", "message"]},
+)
+def registry_async_search():
+    """The answer goes to the callback URL registered for the client, never to one named in the request."""
+    from dashboard.dci import async_search
+
+    client = g.api_client
+    status, answer = async_search(
+        governed_gateway(), actor_for_client(client), client, request.get_json(silent=True)
+    )
+    response = jsonify(answer)
+    response.status_code = status
+    return response
+
+
+@api.post("/registry/sync/txn/status")
+@requires("registry_search")
+@contract(
+    "Status of an asynchronous search by transaction_id",
+    "registry_search",
+    {200: DCI_ENVELOPE, 400: None, 404: None},
+    request={"type": "object", "properties": {"message": {"type": "object"}}, "required": ["message"]},
+)
+def registry_txn_status():
+    from dashboard.dci import txn_status
+
+    status, answer = txn_status(g.api_client, request.get_json(silent=True))
+    response = jsonify(answer)
+    response.status_code = status
+    return response
+
+
 @api.get("/openapi.json")
 @contract("This document", None, {200: {"type": "object"}})
 def openapi_document():

@@ -9,6 +9,7 @@ working on the next call. Secrets are random, shown once, and stored as Argon2id
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -49,6 +50,7 @@ class Client:
     record_role: str | None
     scope_area: str | None
     requests_per_minute: int
+    callback_url: str | None = None
 
 
 class ApiClients:
@@ -76,6 +78,7 @@ class ApiClients:
         scope_area: str | None = None,
         requests_per_minute: int = 60,
         actor: str = "admin",
+        callback_url: str | None = None,
     ) -> tuple[str, str]:
         """Create a client; returns (client_id, secret). The secret is shown this once."""
         known = governance.load()["api_scopes"]
@@ -90,6 +93,8 @@ class ApiClients:
             raise ApiClientError(f"record role: one of {list(RECORD_ROLES)}")
         if not 1 <= requests_per_minute <= 10_000:
             raise ApiClientError("requests per minute: between 1 and 10,000")
+        if callback_url is not None and not re.fullmatch(r"https?://[^\s/$.?#][^\s]*", callback_url):
+            raise ApiClientError("callback URL: an http(s) address, e.g. https://partner.example/dci")
         client_id = "nser-" + secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         with self.sessions.begin() as s:
@@ -107,6 +112,7 @@ class ApiClients:
                     record_role=record_role,
                     scope_area=scope_area,
                     requests_per_minute=requests_per_minute,
+                    callback_url=callback_url.rstrip("/") if callback_url else None,
                     status="active",
                     created_at=dt.datetime.now(dt.UTC),
                 )
@@ -181,4 +187,5 @@ class ApiClients:
             row.record_role if row.record_role != "none" else None,
             row.scope_area,
             row.requests_per_minute,
+            row.callback_url,
         )

@@ -58,7 +58,7 @@ def openapi(app, prefix: str = "/api/v1") -> dict:
                 "description": spec["description"],
                 "responses": {
                     str(status): {
-                        "description": {200: "OK"}.get(status, "error"),
+                        "description": {200: "OK", 202: "Accepted"}.get(status, "error"),
                         "content": {"application/json": {"schema": schema or ERROR}},
                     }
                     for status, schema in spec["responses"].items()

@@ -621,13 +621,22 @@ def api_clients() -> None:
 @click.option("--record-role", default="none", show_default=True)
 @click.option("--area", default=None, help="limit the client to one area (a geography code)")
 @click.option("--per-minute", type=int, default=60, show_default=True)
-def api_clients_add(organisation, name, scopes, tier, record_role, area, per_minute) -> None:
+@click.option("--callback-url", default=None, help="where asynchronous DCI answers are POSTed")
+def api_clients_add(organisation, name, scopes, tier, record_role, area, per_minute, callback_url) -> None:
     """Create a client and print its id and secret (the secret is shown this once)."""
     from dashboard.api_clients import ApiClientError, ApiClients
 
     try:
         cid, secret = ApiClients().add(
-            organisation, name, list(scopes), tier, record_role, area, per_minute, actor=_admin()
+            organisation,
+            name,
+            list(scopes),
+            tier,
+            record_role,
+            area,
+            per_minute,
+            actor=_admin(),
+            callback_url=callback_url,
         )
     except ApiClientError as exc:
         raise click.ClickException(str(exc)) from exc

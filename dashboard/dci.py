@@ -246,3 +246,127 @@ def sync_search(gateway, actor: Actor, body, receiver: str = "nser.bisp.gov.pk")
             "search_response": items,
         },
     }
+
+
+# -- asynchronous search: acknowledge now, answer the partner's /registry/on-search later ----------------
+
+_ASYNC = None
+_TXNS = None
+
+
+def _jobs():
+    global _ASYNC
+    if _ASYNC is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _ASYNC = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dci-async")
+    return _ASYNC
+
+
+def transactions():
+    """Transaction states, shared by every gunicorn worker (diskcache), kept a week."""
+    global _TXNS
+    import diskcache
+
+    from data.snapshots import data_dir
+
+    path = str(data_dir() / "api-transactions")
+    if _TXNS is None or _TXNS.directory != path:
+        _TXNS = diskcache.Cache(path)
+    return _TXNS
+
+
+def ack(status: str, correlation_id: str, error: tuple[str, str] | None = None) -> dict:
+    message = {"ack_status": status, "timestamp": now(), "correlation_id": correlation_id}
+    if error:
+        message["error"] = {"code": error[0], "message": error[1]}
+    return {"message": message}
+
+
+def deliver(url: str, envelope: dict, timeout: float = 10.0, attempts: int = 2) -> str:
+    """POST the answer to the partner's callback; 'delivered' or why not."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(envelope).encode()
+    last = "not sent"
+    for _ in range(attempts):
+        try:
+            req = urllib.request.Request(
+                url, data=data, headers={"Content-Type": "application/json"}, method="POST"
+            )
+            with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 (the client's registered address)
+                if 200 <= response.status < 300:
+                    return "delivered"
+                last = f"callback answered {response.status}"
+        except (urllib.error.URLError, OSError) as exc:
+            last = f"callback failed: {exc.__class__.__name__}"
+    return last
+
+
+def async_search(gateway, actor: Actor, client, body) -> tuple[int, dict]:
+    """Acknowledge a search; run it in the background and POST the on-search envelope to the client's
+    registered callback (never to an address the request names: no server-side request forgery)."""
+    correlation = secrets.token_hex(8)
+    if not client.callback_url:
+        return 400, ack(
+            "ERR", correlation, ("rjct.action.not_supported", "this client has no registered callback URL")
+        )
+    try:
+        header, message = check_envelope(body)
+    except EnvelopeError as exc:
+        return 400, ack("ERR", correlation, (exc.code, str(exc)))
+    key = (client.client_id, message["transaction_id"])
+    txns = transactions()
+    txns.set(key, {"status": "pdng", "correlation_id": correlation, "callback": "pending"}, expire=7 * 86400)
+
+    def run() -> None:
+        status, envelope = sync_search(gateway, actor, body)
+        envelope.setdefault("message", {})["correlation_id"] = correlation
+        outcome = deliver(f"{client.callback_url}/registry/on-search", envelope)
+        done = envelope["header"].get("completed_count", 0)
+        txns.set(
+            key,
+            {
+                "status": "succ" if status == 200 and done else "rjct",
+                "correlation_id": correlation,
+                "callback": outcome,
+            },
+            expire=7 * 86400,
+        )
+
+    _jobs().submit(run)
+    return 202, ack("ACK", correlation)
+
+
+def txn_status(client, body) -> tuple[int, dict]:
+    """Status of an earlier asynchronous search, by transaction_id (synchronous answer)."""
+    request = (body or {}).get("message", {}).get("txnstatus_request") if isinstance(body, dict) else None
+    if not isinstance(request, dict) or request.get("attribute_type") != "transaction_id":
+        return 400, {
+            "error": "invalid_request",
+            "error_description": "message.txnstatus_request with attribute_type transaction_id",
+        }
+    state = transactions().get((client.client_id, str(request.get("attribute_value"))))
+    if state is None:
+        return 404, {"error": "not_found", "error_description": "no such transaction for this client"}
+    return 200, {
+        "header": {
+            "version": VERSION,
+            "message_id": secrets.token_hex(8),
+            "message_ts": now(),
+            "action": "txn-on-status",
+            "status": "succ",
+            "sender_id": "nser.bisp.gov.pk",
+        },
+        "message": {
+            "transaction_id": str(request["attribute_value"]),
+            "correlation_id": state["correlation_id"],
+            "txnstatus_response": {
+                "txn_type": "search",
+                "status": state["status"],
+                "callback": state["callback"],
+            },
+        },
+    }

@@ -230,6 +230,7 @@ class ApiClient(Base):
     record_role: Mapped[str] = mapped_column(String(20), default="none")
     scope_area: Mapped[str | None] = mapped_column(String(40))
     requests_per_minute: Mapped[int] = mapped_column(Integer, default=60)
+    callback_url: Mapped[str | None] = mapped_column(String(400))  # where async answers go (DCI on-search)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | revoked
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

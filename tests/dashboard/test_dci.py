@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the partner and person fixtures come from test_api)
 """DCI registry sync search: requests and responses checked against the DCI registry core schemas
 (tests/specs/dci, copied from spdci/standards), per-item status and reason codes, masking by the client's
 record-access role, and malformed envelopes."""
@@ -54,7 +55,7 @@ def item(ref: str, query_type: str, query, **criteria) -> dict:
     }
 
 
-def test_cnic_and_predicate_searches_follow_the_dci_schemas_with_per_item_status(partner, person):  # noqa: F811
+def test_cnic_and_predicate_searches_follow_the_dci_schemas_with_per_item_status(partner, person):
     _, new_client, token, call = partner
     cid, secret = new_client(["registry_search"], record_role="standard")
     tok = token(cid, secret)
@@ -127,7 +128,7 @@ def test_cnic_and_predicate_searches_follow_the_dci_schemas_with_per_item_status
         (lambda b: b["header"].update(version="9.9.9"), "rjct.version.invalid"),
     ],
 )
-def test_malformed_envelopes_are_rejected_with_a_dci_reason_code(partner, person, mutate, code):  # noqa: F811
+def test_malformed_envelopes_are_rejected_with_a_dci_reason_code(partner, person, mutate, code):
     _, new_client, token, call = partner
     cid, secret = new_client(["registry_search"], record_role="basic")
     body = envelope(item("r1", "idtype-value", {"type": "CNIC", "value": person["cnic"]}))
@@ -140,7 +141,7 @@ def test_malformed_envelopes_are_rejected_with_a_dci_reason_code(partner, person
     assert "message" not in answer
 
 
-def test_a_client_without_a_record_role_gets_rejected_items_and_nothing_else(partner, person):  # noqa: F811
+def test_a_client_without_a_record_role_gets_rejected_items_and_nothing_else(partner, person):
     _, new_client, token, call = partner
     cid, secret = new_client(["registry_search"])
     r = call(
@@ -156,3 +157,95 @@ def test_a_client_without_a_record_role_gets_rejected_items_and_nothing_else(par
         and "data" not in only
     )
     assert ApiClients().list()
+
+
+@pytest.fixture()
+def partner_server():
+    """The partner's side: a local HTTP server that records what is POSTed to it."""
+    import json
+    import threading
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    received: list[tuple[str, dict]] = []
+
+    @Request.application
+    def app(request):
+        received.append((request.path, json.loads(request.get_data() or b"{}")))
+        return Response('{"message": {"ack_status": "ACK"}}', content_type="application/json")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/dci", received
+    server.shutdown()
+
+
+def test_async_search_is_acknowledged_then_answered_to_the_registered_callback(
+    partner, person, partner_server
+):
+    import time
+
+    url, received = partner_server
+    _, new_client, token, call = partner
+    cid, secret = new_client(["registry_search"], record_role="basic", callback_url=url)
+    tok = token(cid, secret)
+    body = envelope(item("r1", "idtype-value", {"type": "CNIC", "value": person["cnic"]}))
+    body["header"]["sender_uri"] = (
+        "http://169.254.169.254/latest"  # ignored: answers go to the registered URL
+    )
+    accepted = call("POST", "/api/v1/registry/search", tok, json=body)
+    assert accepted.status_code == 202 and accepted.get_json()["message"]["ack_status"] == "ACK"
+    correlation = accepted.get_json()["message"]["correlation_id"]
+    status_query = {
+        "message": {
+            "txnstatus_request": {
+                "txn_type": "search",
+                "attribute_type": "transaction_id",
+                "attribute_value": "t-1",
+            }
+        }
+    }
+    for _ in range(100):
+        state = call("POST", "/api/v1/registry/sync/txn/status", tok, json=status_query).get_json()
+        if state["message"]["txnstatus_response"]["status"] != "pdng":
+            break
+        time.sleep(0.1)
+    assert state["message"]["txnstatus_response"] == {
+        "txn_type": "search",
+        "status": "succ",
+        "callback": "delivered",
+    }
+    ((path, answer),) = received
+    assert path == "/dci/registry/on-search" and answer["message"]["correlation_id"] == correlation
+    on_search = SPEC["paths"]["/registry/on-search"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]
+    validator(on_search).validate(answer)
+    only = answer["message"]["search_response"][0]
+    assert only["status"] == "succ" and set(only["data"]["reg_records"]["members"].popitem()[1][0]) == {
+        "name"
+    }
+
+
+def test_async_search_needs_a_registered_callback_and_unknown_transactions_are_404(partner, person):
+    _, new_client, token, call = partner
+    cid, secret = new_client(["registry_search"], record_role="basic")
+    tok = token(cid, secret)
+    refused = call(
+        "POST",
+        "/api/v1/registry/search",
+        tok,
+        json=envelope(item("r1", "idtype-value", {"type": "CNIC", "value": person["cnic"]})),
+    )
+    assert refused.status_code == 400 and refused.get_json()["message"]["ack_status"] == "ERR"
+    missing = call(
+        "POST",
+        "/api/v1/registry/sync/txn/status",
+        tok,
+        json={
+            "message": {"txnstatus_request": {"attribute_type": "transaction_id", "attribute_value": "nope"}}
+        },
+    )
+    assert missing.status_code == 404

@@ -99,7 +99,28 @@ def requires(scope: str):
                     {"Retry-After": str(retry)},
                 )
             g.api_client = client
-            return view(*args, **kwargs)
+            response = view(*args, **kwargs)
+            status = response.status_code if isinstance(response, Response) else 200
+            try:
+                # one row per call (endpoint and outcome); the gateway adds its own row with the
+                # parameters and the rows returned for every answer it gives
+                ApiClients().log.append(
+                    Entry(
+                        kind="api_call",
+                        outcome=str(status),
+                        ip=request.remote_addr,
+                        username=f"api:{client.client_id}",
+                        organisation=client.organisation,
+                        tier=client.tier,
+                        action=f"{request.method} {request.path}",
+                        parameters=request.query_string.decode()[:500] or None,
+                    )
+                )
+            except Exception:
+                return error(
+                    503, "not_recorded", "the call could not be recorded in the access log; try again"
+                )
+            return response
 
         return inner
 

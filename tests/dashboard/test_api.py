@@ -225,3 +225,23 @@ def test_partner_feedback_is_checked_per_record_linked_and_staged_and_nothing_go
     assert (
         call("POST", "/api/v1/feedback", token(no_scope_cid, no_scope_secret), json=body).status_code == 403
     )
+
+
+def test_every_call_is_in_the_access_log_with_endpoint_and_outcome(partner):
+    _, new_client, token, call = partner
+    cid, secret = new_client(["aggregates"])
+    tok = token(cid, secret)
+    call("GET", "/api/v1/cubes", tok)
+    call("POST", "/api/v1/cubes/query", tok, json={"cube": "nope", "measures": ["x"]})
+    with ApiClients().engine.connect() as conn:
+        calls = conn.execute(
+            select(AuditEntry.action, AuditEntry.outcome, AuditEntry.username).where(
+                AuditEntry.kind == "api_call"
+            )
+        ).all()
+        queries = conn.execute(select(AuditEntry.outcome).where(AuditEntry.kind == "query")).all()
+    assert [(a, o) for a, o, _ in calls] == [
+        ("GET /api/v1/cubes", "200"),
+        ("POST /api/v1/cubes/query", "422"),
+    ]
+    assert {u for _, _, u in calls} == {f"api:{cid}"} and queries == [("invalid",)]

@@ -155,6 +155,25 @@ def layout(**_) -> html.Div:
                             html.Div(id=ids.AD_STATEMENT),
                         ],
                     ),
+                    dbc.Tab(
+                        label="Partner feedback",
+                        tab_id="feedback",
+                        children=[
+                            html.P(
+                                "Records partners posted back through the API, staged here; never part of a "
+                                "warehouse snapshot until the integration work takes them in.",
+                                className="small text-body-secondary my-2",
+                            ),
+                            dag.AgGrid(
+                                id=ids.AD_FEEDBACK,
+                                columnDefs=[],
+                                rowData=[],
+                                className="ag-theme-alpine",
+                                dashGridOptions={"domLayout": "autoHeight", "pagination": True},
+                                columnSize="responsiveSizeToFit",
+                            ),
+                        ],
+                    ),
                 ],
                 active_tab="users",
             ),

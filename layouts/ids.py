@@ -66,6 +66,7 @@ AD_STATEMENT_MONTH = "admin-statement-month"
 AD_STATEMENT = "admin-statement"
 AD_NEW_USER = "admin-new-user"
 AD_NEW_USER_OUT = "admin-new-user-out"
+AD_FEEDBACK = "admin-feedback"
 
 # reports
 RP_SEARCH = "rp-search"

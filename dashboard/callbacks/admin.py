@@ -183,3 +183,30 @@ def statement(org, month):
         )
     )
     return dbc.Table([head, html.Tbody(rows)], size="sm", striped=True)
+
+
+@callback(
+    Output(ids.AD_FEEDBACK, "columnDefs"),
+    Output(ids.AD_FEEDBACK, "rowData"),
+    Input(ids.AD_FEEDBACK, "id"),
+)
+def partner_feedback(_):
+    """What partners posted back (MIS only): who, when, what type, which household, the record."""
+    if not _is_mis():
+        return [], []
+    from dashboard.feedback import staged
+
+    rows = [
+        {
+            "received": f"{o.received_at:%Y-%m-%d %H:%M}",
+            "client": o.client_id,
+            "type": o.type,
+            "household": o.household_id,
+            "member": o.member_id,
+            "record": ", ".join(f"{k}: {v}" for k, v in o.payload.items()),
+            "status": o.status,
+        }
+        for o in staged(limit=500)
+    ]
+    cols = [{"field": k} for k in ("received", "client", "type", "household", "member", "record", "status")]
+    return cols, rows

@@ -91,6 +91,7 @@ ATTACKS: dict[str, dict] = {
         "values": {"rc-export.n_clicks": 1, "rc-search.data": {"search": {"type": "cnic", "cnic": "{cnic}"}}},
         "mis_only": "head_cnic",
     },
+    "admin-feedback": {"values": {}, "mis_only": '"received"'},
     "district-cards": {"values": {"district-code.data": "PK601"}, "mis_only": "Unprotected"},
     "district-download": {
         "values": {"district-code.data": "PK601"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,3 +120,265 @@ def due_date(data: str, received: dt.date) -> tuple[str, dt.date]:
 
 def is_overdue(data: str, received: dt.date, today: dt.date) -> bool:
     return today > due_date(data, received)[1]
+
+
+# -- the requests themselves (the form, the status page, the forums' queues, provisioning) -------------
+
+FREQUENCIES = ("one_time", "continuous")
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE = r"^\+?[0-9][0-9 \-]{6,18}$"
+DUTY_OF_FORUM = {"dg_nser": "dg_nser", "secretary_bisp": "secretary_bisp", "bisp_board": "bisp_board"}
+
+
+class RequestError(ValueError):
+    """A form or decision that cannot be accepted; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    reference: str
+    state: str
+    provisioned: dict | None
+    temporary_password: str | None = None
+
+
+class DataRequests:
+    def __init__(self, engine=None, log=None):
+        from dashboard import store
+        from dashboard.audit import AccessLog
+
+        self.engine = engine or store.engine()
+        self.sessions = store.sessions(self.engine)
+        self.log = log or AccessLog(self.engine)
+
+    def submit(self, form: dict, today: dt.date | None = None) -> tuple[str, str, Route, dt.date]:
+        """Check and store a request; returns (reference, status key, route, due date)."""
+        import hashlib
+        import re
+        import secrets
+
+        from sqlalchemy import select
+
+        from dashboard.audit import Entry
+        from dashboard.models import DataRequest
+
+        f = {k: (v.strip() if isinstance(v, str) else v) for k, v in (form or {}).items()}
+        org_types = governance.load()["organisation_types"]
+        for field, label in (
+            ("organisation_name", "Name of the organisation"),
+            ("address", "Address"),
+            ("focal_person", "Focal person"),
+            ("purpose", "Purpose of the organisation"),
+            ("intended_use", "Intended use of the data"),
+            ("granularity", "Granularity"),
+        ):
+            if not f.get(field):
+                raise RequestError(f"{label}: required")
+        if f.get("organisation_type") not in org_types:
+            raise RequestError(f"Type of organisation: one of {sorted(org_types)}")
+        registration = org_types[f["organisation_type"]].get("registration") or {}
+        if registration.get("required") and not f.get("registration_number"):
+            raise RequestError(
+                f"Registration: {registration.get('body') or 'the registration'} is required for this type of organisation"
+            )
+        if not re.match(EMAIL, f.get("email") or ""):
+            raise RequestError("Email: an address such as name@agency.gov.pk")
+        if not re.match(PHONE, f.get("phone") or ""):
+            raise RequestError("Contact number: digits, e.g. +92 51 1234567")
+        if f.get("data_type") not in load_rules()["data_types"]:
+            raise RequestError(f"Type of data: one of {sorted(load_rules()['data_types'])}")
+        if f.get("frequency") not in FREQUENCIES:
+            raise RequestError("Frequency: one_time or continuous")
+        if f["data_type"] != "statistical" and not f.get("nda_accepted"):
+            raise RequestError("Record-level data needs the data-sharing agreement and NDA accepted")
+        published = False
+        if f.get("report_slug"):
+            from dashboard.reports import Reports
+
+            published = Reports(self.engine).published(f["report_slug"]) is not None
+            if not published:
+                raise RequestError("Report: no published report with that name")
+        today = today or dt.date.today()
+        with self.sessions.begin() as s:
+            approved_before = s.scalar(
+                select(DataRequest.id).where(
+                    DataRequest.organisation_type == f["organisation_type"],
+                    DataRequest.data_type == f["data_type"],
+                    DataRequest.state == "approved",
+                )
+            )
+            r = route(f["data_type"], f["organisation_type"], bool(approved_before), published)
+            service, due = due_date(f["data_type"], today)
+            key = secrets.token_urlsafe(16)
+            row = DataRequest(
+                reference="pending",
+                status_key_hash=hashlib.sha256(key.encode()).hexdigest(),
+                organisation_name=f["organisation_name"][:200],
+                organisation_type=f["organisation_type"],
+                address=f["address"][:400],
+                registration_body=(f.get("registration_body") or None),
+                registration_number=(f.get("registration_number") or None),
+                focal_person=f["focal_person"][:200],
+                email=f["email"][:200],
+                phone=f["phone"][:40],
+                purpose=f["purpose"],
+                intended_use=f["intended_use"],
+                data_type=f["data_type"],
+                granularity=f["granularity"],
+                frequency=f["frequency"],
+                report_slug=f.get("report_slug") or None,
+                forum=r.forum,
+                route_reason=r.why,
+                service=service,
+                due_on=due,
+                state="closed" if r.forum == "none" else "submitted",
+                nda_signed=bool(f.get("nda_accepted")),
+                submitted_at=dt.datetime.now(dt.UTC),
+            )
+            s.add(row)
+            s.flush()
+            row.reference = f"NSER-REQ-{today.year}-{row.id:06d}"
+            reference = row.reference
+        self.log.append(
+            Entry(
+                kind="data_request",
+                outcome="submitted",
+                username=f["email"],
+                organisation=f["organisation_name"],
+                action=f"{reference} → {r.forum}",
+                parameters=f["data_type"],
+            )
+        )
+        return reference, key, r, due
+
+    def status(self, reference: str, key: str) -> dict:
+        """What the requester may see of their request (the status key proves it is theirs)."""
+        import hashlib
+        import hmac
+
+        from sqlalchemy import select
+
+        from dashboard.models import DataRequest
+
+        with self.sessions() as s:
+            row = s.scalar(select(DataRequest).where(DataRequest.reference == (reference or "")))
+        if row is None or not hmac.compare_digest(
+            row.status_key_hash, hashlib.sha256((key or "").encode()).hexdigest()
+        ):
+            raise RequestError("no request with that reference and status key")
+        rules = load_rules()
+        return {
+            "reference": row.reference,
+            "state": row.state,
+            "forum": rules["forums"][row.forum],
+            "why": row.route_reason,
+            "service": row.service,
+            "due_on": row.due_on,
+            "comment": row.comment,
+            "submitted_at": row.submitted_at,
+        }
+
+    def queue(self, principal) -> list:
+        """Requests waiting for the forums this user sits on (MIS sees every open request)."""
+        from sqlalchemy import select
+
+        from dashboard.models import DataRequest
+
+        if principal is None or principal.tier != "mis":
+            raise RequestError("only BISP staff see the request queues")
+        forums = [f for f, duty in DUTY_OF_FORUM.items() if duty in principal.duties]
+        with self.sessions() as s:
+            q = select(DataRequest).where(DataRequest.state == "submitted").order_by(DataRequest.due_on)
+            rows = list(s.scalars(q).all())
+        return [r for r in rows if r.forum in forums] or rows
+
+    def decide(
+        self, principal, reference: str, approve: bool, comment: str | None = None, grant: dict | None = None
+    ) -> Decision:
+        """Approve (and provision) or reject a request; only a member of its forum may decide."""
+        import secrets
+
+        from sqlalchemy import select
+
+        from dashboard.accounts import AccountError, Accounts
+        from dashboard.audit import Entry
+        from dashboard.models import DataRequest, Organisation
+
+        with self.sessions() as s:
+            row = s.scalar(select(DataRequest).where(DataRequest.reference == reference))
+        if row is None:
+            raise RequestError(f"no request {reference}")
+        if row.state != "submitted":
+            raise RequestError(f"{reference} is {row.state}; only a submitted request can be decided")
+        duty = DUTY_OF_FORUM.get(row.forum)
+        if principal is None or principal.tier != "mis" or duty not in principal.duties:
+            raise RequestError(f"{reference} is for the {load_rules()['forums'][row.forum]} to decide")
+        if not approve and not (comment or "").strip():
+            raise RequestError("a rejection needs a comment for the requester")
+        provisioned, password = None, None
+        if approve:
+            grant = grant or {}
+            accounts = Accounts(self.engine, self.log)
+            with self.sessions() as s:
+                exists = s.scalar(select(Organisation.id).where(Organisation.name == row.organisation_name))
+            try:
+                if not exists:
+                    accounts.add_organisation(
+                        row.organisation_name,
+                        row.organisation_type,
+                        row.registration_body,
+                        row.registration_number,
+                        row.address,
+                        actor=principal.username,
+                    )
+                base = re.sub(r"[^a-z0-9]", "", row.email.split("@")[0].lower())[:20] or "user"
+                username = base
+                taken = {u.username for u, _ in accounts.users()}
+                n = 1
+                while username in taken:
+                    n += 1
+                    username = f"{base}{n}"
+                password = secrets.token_urlsafe(12)
+                role = grant.get("record_role") or ("none" if row.data_type == "statistical" else "basic")
+                accounts.add_user(
+                    username,
+                    row.focal_person,
+                    row.organisation_name,
+                    password,
+                    "business",
+                    role,
+                    [],
+                    grant.get("scope"),
+                    actor=principal.username,
+                )
+            except AccountError as exc:
+                raise RequestError(f"provisioning: {exc}") from exc
+            expires = (dt.date.today() + dt.timedelta(days=int(grant.get("days", 365)))).isoformat()
+            provisioned = {
+                "organisation": row.organisation_name,
+                "user": username,
+                "record_role": role,
+                "scope": grant.get("scope"),
+                "expires": expires,
+            }
+        with self.sessions.begin() as s:
+            live = s.scalar(select(DataRequest).where(DataRequest.reference == reference))
+            live.state = "approved" if approve else "rejected"
+            live.decided_by, live.decided_at, live.comment = (
+                principal.user_id,
+                dt.datetime.now(dt.UTC),
+                comment,
+            )
+            live.provisioned = provisioned
+        self.log.append(
+            Entry(
+                kind="data_request",
+                outcome=live.state,
+                user_id=principal.user_id,
+                username=principal.username,
+                action=reference,
+                parameters=str(provisioned) if provisioned else None,
+                reason=comment,
+            )
+        )
+        return Decision(reference, "approved" if approve else "rejected", provisioned, password)

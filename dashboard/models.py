@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -252,3 +253,37 @@ class PartnerObservation(Base):
     snapshot_id: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(20), default="staged")
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DataRequest(Base):
+    """A request for data through the web form (plan 8.2.5), its route (7.3), timeline (8.5) and decision."""
+
+    __tablename__ = "data_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    status_key_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the requester's status key
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    organisation_type: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(400))
+    registration_body: Mapped[str | None] = mapped_column(String(200))
+    registration_number: Mapped[str | None] = mapped_column(String(100))
+    focal_person: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(Text)
+    intended_use: Mapped[str] = mapped_column(Text)
+    data_type: Mapped[str] = mapped_column(String(40))
+    granularity: Mapped[str] = mapped_column(Text)
+    frequency: Mapped[str] = mapped_column(String(20))
+    report_slug: Mapped[str | None] = mapped_column(String(80))
+    forum: Mapped[str] = mapped_column(String(40), index=True)
+    route_reason: Mapped[str] = mapped_column(Text)
+    service: Mapped[str] = mapped_column(String(80))
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str | None] = mapped_column(Text)
+    nda_signed: Mapped[bool] = mapped_column(Boolean, default=False)
+    provisioned: Mapped[dict | None] = mapped_column(JSON)
+    submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

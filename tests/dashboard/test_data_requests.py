@@ -70,3 +70,107 @@ def test_due_dates_and_overdue_follow_the_service_timelines():
     assert due_date("confidential", received) == ("Access to online applications", dt.date(2026, 12, 30))
     assert not is_overdue("statistical", received, dt.date(2026, 12, 24))
     assert is_overdue("statistical", received, dt.date(2026, 12, 28))
+
+
+# --- the request store: form, status, queues, decisions, provisioning (SQLite and PostgreSQL) ----------
+
+from dashboard.accounts import Accounts  # noqa: E402
+from dashboard.audit import AccessLog  # noqa: E402
+from dashboard.data_requests import DataRequests, RequestError  # noqa: E402
+from tests.dashboard.conftest import AUDIT_KEY  # noqa: E402
+
+FORM = {
+    "organisation_name": "Punjab Social Protection Authority",
+    "organisation_type": "provincial_government",
+    "address": "Lahore",
+    "focal_person": "Nadia Qureshi",
+    "email": "nadia.qureshi@pspa.gop.pk",
+    "phone": "+92 42 1234567",
+    "purpose": "Social protection programmes in Punjab",
+    "intended_use": "Targeting a provincial ration programme",
+    "data_type": "confidential",
+    "granularity": "Households by union council in Punjab",
+    "frequency": "one_time",
+    "nda_accepted": True,
+}
+
+
+@pytest.fixture()
+def desk(store_engine):
+    log = AccessLog(store_engine, key=AUDIT_KEY)
+    acc = Accounts(store_engine, log)
+    acc.add_organisation("BISP NSER MIS Wing", "bisp")
+    acc.add_user(
+        "dg",
+        "Director General",
+        "BISP NSER MIS Wing",
+        "correct horse battery",
+        tier="mis",
+        duties=["dg_nser"],
+    )
+    acc.add_user(
+        "board",
+        "Board secretary",
+        "BISP NSER MIS Wing",
+        "correct horse battery",
+        tier="mis",
+        duties=["bisp_board"],
+    )
+    return DataRequests(store_engine, log), acc
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"organisation_name": " "}, "Name of the organisation"),
+        ({"organisation_type": "club"}, "Type of organisation"),
+        ({"organisation_type": "local_ngo"}, "Registration"),
+        ({"email": "nadia"}, "Email"),
+        ({"data_type": "everything"}, "Type of data"),
+        ({"nda_accepted": False}, "NDA"),
+        ({"frequency": "hourly"}, "Frequency"),
+    ],
+)
+def test_the_form_names_what_is_wrong(desk, change, message):
+    requests, _ = desk
+    with pytest.raises(RequestError, match=message):
+        requests.submit({**FORM, **change})
+
+
+def test_submit_route_status_decide_and_provision(desk):
+    requests, accounts = desk
+    reference, key, r, due = requests.submit(FORM, today=dt.date(2026, 12, 22))
+    assert reference.startswith("NSER-REQ-2026-") and r.forum == "dg_nser" and due == dt.date(2026, 12, 30)
+    status = requests.status(reference, key)
+    assert status["state"] == "submitted" and status["forum"] == "Director General NSER"
+    with pytest.raises(RequestError):
+        requests.status(reference, "guess")
+    board = accounts.get("board")
+    with pytest.raises(RequestError, match="Director General NSER to decide"):
+        requests.decide(board, reference, True)
+    dg = accounts.get("dg")
+    assert [q.reference for q in requests.queue(dg)] == [reference]
+    with pytest.raises(RequestError, match="comment"):
+        requests.decide(dg, reference, False)
+    decision = requests.decide(
+        dg, reference, True, "approved for the ration programme", {"record_role": "standard", "scope": "PK6"}
+    )
+    assert decision.state == "approved" and decision.provisioned["user"] == "nadiaqureshi"
+    user = accounts.authenticate("nadiaqureshi", decision.temporary_password)
+    assert (user.tier, user.record_role, user.scope, user.organisation) == (
+        "business",
+        "standard",
+        "PK6",
+        "Punjab Social Protection Authority",
+    )
+    assert requests.status(reference, key)["comment"] == "approved for the ration programme"
+    with pytest.raises(RequestError, match="only a submitted request"):
+        requests.decide(dg, reference, False, "changed my mind")
+
+
+def test_secret_data_goes_to_the_board(desk):
+    requests, accounts = desk
+    reference, _, r, _ = requests.submit({**FORM, "data_type": "secret"})
+    assert r.forum == "bisp_board" and [q.reference for q in requests.queue(accounts.get("board"))] == [
+        reference
+    ]

@@ -37,6 +37,7 @@ def create_app() -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     import layouts.admin  # noqa: F401  (each page registers itself)
+    import layouts.data_request  # noqa: F401
     import layouts.district  # noqa: F401
     import layouts.explore  # noqa: F401
     import layouts.home  # noqa: F401
@@ -45,6 +46,7 @@ def create_app() -> dash.Dash:
     import layouts.report  # noqa: F401
     import layouts.report_admin  # noqa: F401
     import layouts.reports  # noqa: F401
+    import layouts.request_admin  # noqa: F401
 
     pages.install_guard()
     register_all()

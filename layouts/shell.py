@@ -14,6 +14,7 @@ def navbar(principal, csrf: str | None) -> dbc.Navbar:
         dbc.NavItem(dbc.NavLink("Home", href="/")),
         dbc.NavItem(dbc.NavLink("Districts", href="/district/PK601")),
         dbc.NavItem(dbc.NavLink("Reports", href="/reports")),
+        dbc.NavItem(dbc.NavLink("Request data", href="/request")),
     ]
     if principal is not None:
         links.append(dbc.NavItem(dbc.NavLink("Explorer", href="/explore")))
@@ -22,6 +23,7 @@ def navbar(principal, csrf: str | None) -> dbc.Navbar:
     if principal is not None and principal.tier == "mis":
         links.append(dbc.NavItem(dbc.NavLink("Admin", href="/admin")))
         links.append(dbc.NavItem(dbc.NavLink("Report designer", href="/admin/reports")))
+        links.append(dbc.NavItem(dbc.NavLink("Requests", href="/admin/requests")))
     if principal is None:
         right = dbc.Nav(
             dbc.NavItem(

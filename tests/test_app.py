@@ -47,6 +47,8 @@ def test_every_page_is_registered_with_a_tier(client):
         "/reports/<slug>": "public",
         "/admin/reports": "mis",
         "/records": "business",
+        "/request": "public",
+        "/admin/requests": "mis",
     }
 
 

@@ -92,6 +92,19 @@ ATTACKS: dict[str, dict] = {
         "mis_only": "head_cnic",
     },
     "admin-feedback": {"values": {}, "mis_only": '"received"'},
+    "rq-result": {"values": {"rq-submit.n_clicks": 1}, "mis_only": None},  # the public form; fails empty
+    "rq-status-out": {
+        "values": {
+            "rq-status-go.n_clicks": 1,
+            "rq-status-ref.value": "NSER-REQ-2026-000001",
+            "rq-status-key.value": "guess",
+        },
+        "mis_only": None,
+    },
+    "rqa-queue": {
+        "values": {"rqa-approve.n_clicks": 1, "rqa-ref.value": "NSER-REQ-1999-999999"},
+        "mis_only": "no request NSER-REQ-1999-999999",  # MIS reaches the decision; others are refused
+    },
     "district-cards": {"values": {"district-code.data": "PK601"}, "mis_only": "Unprotected"},
     "district-download": {
         "values": {"district-code.data": "PK601"},

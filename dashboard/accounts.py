@@ -135,6 +135,7 @@ class Accounts:
         designation: str | None = None,
         location: str | None = None,
         actor: str = "admin",
+        access_until: dt.date | None = None,
     ) -> User:
         if not username or not username.strip() or " " in username:
             raise AccountError("a username is needed, without spaces")
@@ -172,6 +173,7 @@ class Accounts:
                 duties=duties,
                 scope=scope,
                 status="active",
+                access_until=access_until,
                 password_hash=HASHER.hash(password),
                 created_at=_now(),
             )
@@ -259,6 +261,10 @@ class Accounts:
                     HASHER.hash(password)  # spend the same time as a real check
                 elif user.status == "disabled":
                     reason = "this account is disabled; ask the MIS team"
+                elif user.access_until is not None and user.access_until < _now().date():
+                    reason = (
+                        f"this account's access ended on {user.access_until:%d %B %Y}; ask BISP to renew it"
+                    )
                 elif (
                     user.status == "locked"
                     and _aware(user.locked_until)
@@ -332,6 +338,8 @@ class Accounts:
             user = s.scalar(select(User).where(User.username == username))
             if user is None or user.status != "active":
                 return None
+            if user.access_until is not None and user.access_until < _now().date():
+                return None  # the access a request granted has ended
             return self.principal(s, username)
 
 

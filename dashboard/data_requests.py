@@ -340,6 +340,7 @@ class DataRequests:
                     username = f"{base}{n}"
                 password = secrets.token_urlsafe(12)
                 role = grant.get("record_role") or ("none" if row.data_type == "statistical" else "basic")
+                until = dt.date.today() + dt.timedelta(days=int(grant.get("days") or 365))
                 accounts.add_user(
                     username,
                     row.focal_person,
@@ -350,10 +351,11 @@ class DataRequests:
                     [],
                     grant.get("scope"),
                     actor=principal.username,
+                    access_until=until,
                 )
             except AccountError as exc:
                 raise RequestError(f"provisioning: {exc}") from exc
-            expires = (dt.date.today() + dt.timedelta(days=int(grant.get("days", 365)))).isoformat()
+            expires = until.isoformat()
             provisioned = {
                 "organisation": row.organisation_name,
                 "user": username,

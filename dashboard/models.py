@@ -64,6 +64,7 @@ class User(Base):
     duties: Mapped[list] = mapped_column(JSON, default=list)
     scope: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | locked | disabled
+    access_until: Mapped[dt.date | None] = mapped_column(Date)  # access granted by a request ends then
     password_hash: Mapped[str] = mapped_column(String(200))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

@@ -110,6 +110,11 @@ def layout(**_) -> html.Div:
                                 className="mb-2",
                             ),
                             dbc.Label(
+                                "Statistics already in a published report? Choose it: no authorization is needed",
+                                html_for="rq-report_slug",
+                            ),
+                            dcc.Dropdown(id="rq-report_slug", placeholder="(none)", className="mb-2"),
+                            dbc.Label(
                                 "Granularity: which areas, variables and level of detail",
                                 html_for="rq-granularity",
                             ),

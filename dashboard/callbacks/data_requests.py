@@ -25,7 +25,16 @@ FORM_FIELDS = (
     "frequency",
     "granularity",
     "nda_accepted",
+    "report_slug",
 )
+
+
+@callback(Output("rq-report_slug", "options"), Input("rq-report_slug", "id"))
+def published_reports(_):
+    """The public catalogue, for requesters whose statistics are already published."""
+    from dashboard.reports import Reports
+
+    return [{"label": r.design["title"], "value": r.slug} for r in Reports().catalogue()]
 
 
 @callback(
@@ -42,7 +51,11 @@ def submit(n, *values):
     except RequestError as exc:
         return dbc.Alert(str(exc), color="danger")
     if route.forum == "none":
-        body = [html.P(f"{reference}: no authorization is needed — {route.why}. See the Reports page.")]
+        slug = dict(zip(FORM_FIELDS, values, strict=True)).get("report_slug")
+        body = [
+            html.P(f"{reference}: no authorization is needed — {route.why}."),
+            html.P(["Open it here: ", html.A(f"/reports/{slug}", href=f"/reports/{slug}")]),
+        ]
     else:
         body = [
             html.P([html.Strong(f"Reference {reference}"), f" — sent to the {route.forum_label}."]),

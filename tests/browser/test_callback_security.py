@@ -92,6 +92,7 @@ ATTACKS: dict[str, dict] = {
         "mis_only": "head_cnic",
     },
     "admin-feedback": {"values": {}, "mis_only": '"received"'},
+    "rq-report_slug": {"values": {}, "mis_only": None},  # the public catalogue
     "rq-result": {"values": {"rq-submit.n_clicks": 1}, "mis_only": None},  # the public form; fails empty
     "rq-status-out": {
         "values": {

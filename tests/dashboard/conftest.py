@@ -48,9 +48,24 @@ def store_url(request, tmp_path):
     upgrade(engine)
     engine.dispose()
     yield url
+    import time
+
     with admin.connect() as conn:
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        # only our own sessions: an autovacuum worker on the database belongs to the superuser
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE datname = '{name}' AND usename = current_user AND pid <> pg_backend_pid()"
+            )
+        )
+        for attempt in range(5):  # an autovacuum worker leaves within moments
+            try:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                break
+            except Exception:
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
     admin.dispose()
 
 

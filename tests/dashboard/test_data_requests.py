@@ -174,3 +174,48 @@ def test_secret_data_goes_to_the_board(desk):
     assert r.forum == "bisp_board" and [q.reference for q in requests.queue(accounts.get("board"))] == [
         reference
     ]
+
+
+def test_provisioned_access_ends_on_its_date(desk, store_engine):
+    from sqlalchemy import text
+
+    from dashboard.accounts import LoginRefused
+
+    requests, accounts = desk
+    reference, _, _, _ = requests.submit(FORM)
+    decision = requests.decide(
+        accounts.get("dg"), reference, True, None, {"record_role": "basic", "days": 30}
+    )
+    user = decision.provisioned["user"]
+    assert decision.provisioned["expires"] == (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    assert accounts.get(user) is not None
+    with store_engine.begin() as conn:
+        conn.execute(
+            text("UPDATE users SET access_until = :d WHERE username = :u"),
+            {"d": dt.date.today() - dt.timedelta(days=1), "u": user},
+        )
+    assert accounts.get(user) is None  # logged out on the next request
+    with pytest.raises(LoginRefused, match="access ended"):
+        accounts.authenticate(user, decision.temporary_password)
+
+
+def test_statistics_in_a_published_report_need_no_authorization(desk, store_engine):
+    import json
+    from pathlib import Path
+
+    from dashboard.reports import Reports
+
+    requests, accounts = desk
+    reports = Reports(store_engine, requests.log)
+    designs = Path(__file__).resolve().parents[2] / "dashboard" / "report_designs"
+    design = json.loads((designs / "survey-progress.json").read_text())
+    accounts.add_user("sana", "Sana", "BISP NSER MIS Wing", "correct horse battery", tier="mis")
+    reports.save_draft(accounts.get("sana"), design)
+    reports.submit(accounts.get("sana"), "survey-progress")
+    reports.approve(accounts.get("dg"), "survey-progress", 1)
+    reference, _, r, _ = requests.submit(
+        {**FORM, "data_type": "statistical", "report_slug": "survey-progress"}
+    )
+    assert r.forum == "none" and requests.queue(accounts.get("dg")) == []
+    with pytest.raises(RequestError, match="no published report"):
+        requests.submit({**FORM, "data_type": "statistical", "report_slug": "nope"})

@@ -334,23 +334,10 @@ class RecordResult:
 
 def sample_salt() -> bytes:
     """The secret that picks Basic's 1 % sample: NSER_SAMPLE_SALT (hex) or a file made once under the data
-    directory's secrets (mode 0600). Without it nobody can predict which households are in the sample."""
-    import os
-    import secrets as random
+    directory's secrets. Without it nobody can predict which households are in the sample."""
+    from data.secrets import kept_secret
 
-    from data.snapshots import data_dir
-
-    env = os.environ.get("NSER_SAMPLE_SALT")
-    if env:
-        return bytes.fromhex(env)
-    path = data_dir() / "secrets" / "sample.salt"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(random.token_bytes(32))
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    return path.read_bytes()
+    return kept_secret("sample.salt", env="NSER_SAMPLE_SALT")
 
 
 def pseudonym(salt: bytes, household_id, population: str = "") -> str:

@@ -13,8 +13,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from sqlalchemy import Engine, select, text
 
 from dashboard import store
 from dashboard.models import AuditEntry
-from data.snapshots import data_dir
+from data.secrets import kept_secret
 
 GENESIS = "0" * 64
 FIELDS = (
@@ -51,20 +49,7 @@ class AuditWriteError(RuntimeError):
 
 def audit_key() -> bytes:
     """The chain's HMAC key: NSER_AUDIT_KEY (hex) or a 32-byte file created once with mode 0600."""
-    env = os.environ.get("NSER_AUDIT_KEY")
-    if env:
-        return bytes.fromhex(env)
-    path = data_dir() / "secrets" / "audit.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-    return path.read_bytes()
+    return kept_secret("audit.key", env="NSER_AUDIT_KEY")
 
 
 def _stamp(at: dt.datetime) -> str:

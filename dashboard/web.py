@@ -24,7 +24,7 @@ from cubes.query import Actor
 from dashboard.accounts import Accounts, LoginRefused, Principal
 from dashboard.audit import AccessLog, Entry
 from dashboard.oversight import actor_for
-from data.snapshots import data_dir
+from data.secrets import kept_secret
 
 log = logging.getLogger(__name__)
 CSRF_FIELD = "csrf_token"
@@ -54,16 +54,7 @@ def secret_key() -> str:
             "NSER_SECRET_KEY must be set outside demo mode (NSER_DEMO=1); "
             "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
         )
-    path = data_dir() / "secrets" / "flask.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as fh:
-                fh.write(secrets.token_hex(32))
-        except FileExistsError:
-            pass
-    return path.read_text().strip()
+    return kept_secret("flask.key").hex()
 
 
 def client_ip() -> str | None:

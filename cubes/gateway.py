@@ -276,43 +276,21 @@ class Gateway:
                 raise
             result = records.RecordResult(False, kind, role, reason=str(exc), code="quota_exceeded")
             outcome = "refused"
-        a = actor.attributes
         try:
-            self.events.emit(
-                QueryAudited(
-                    actor.user,
-                    actor.organisation,
-                    actor.tier,
-                    actor.scope,
-                    f"records:{kind or 'invalid'}",
-                    text,
-                    outcome,
-                    result.reason,
-                    0,
-                    result.rows,
-                    self._snapshot_id,
-                    "warehouse",
-                    round((time.perf_counter() - started) * 1000, 2),
-                    a.get("user_id"),
-                    a.get("ip"),
-                )
+            self._log_and_meter(
+                actor,
+                f"records:{kind or 'invalid'}",
+                text,
+                outcome,
+                result.reason,
+                0,
+                result.rows,
+                self._snapshot_id,
+                "warehouse",
+                (time.perf_counter() - started) * 1000,
+                service if result.ok and result.rows else None,
+                result.rows,
             )
-            if result.ok and result.rows:
-                self.events.emit(
-                    DataMetered(
-                        actor.user,
-                        actor.organisation,
-                        actor.tier,
-                        service,
-                        result.rows,
-                        result.rows,
-                        self._snapshot_id,
-                        a.get("user_id"),
-                        a.get("organisation_id"),
-                        a.get("client_type"),
-                        a.get("gratis"),
-                    )
-                )
         except Exception:
             return records.RecordResult(
                 False,
@@ -321,6 +299,11 @@ class Gateway:
                 reason="the search could not be recorded in the access log, so nothing was returned",
             )
         return result
+
+    @property
+    def snapshot_id(self) -> str | None:
+        """The snapshot the gateway answered its last query from (None before its first)."""
+        return self._snapshot_id
 
     def locate_cnics(self, cnics: list[str]) -> dict[str, tuple[int, int]]:
         """(member_id, household_id) of each registered CNIC among these (13 digits each), for linking
@@ -360,6 +343,38 @@ class Gateway:
         self, actor: Actor, result: Result, text: str, outcome: str, source: str | None, ms: float
     ) -> None:
         cells = _count_cells(result)
+        self._log_and_meter(
+            actor,
+            result.cube,
+            text,
+            outcome,
+            result.reason,
+            cells,
+            len(result.rows),
+            result.snapshot_id,
+            source,
+            ms,
+            "aggregate_cells" if result.ok else None,
+            cells,
+        )
+
+    def _log_and_meter(
+        self,
+        actor: Actor,
+        subject: str | None,
+        text: str,
+        outcome: str,
+        reason: str | None,
+        cells: int,
+        rows: int,
+        snapshot_id: str | None,
+        source: str | None,
+        ms: float,
+        service: str | None,
+        units: int,
+    ) -> None:
+        """The access-log event of every answer or refusal, then, when something left, its metering event
+        (``units`` of ``service``). Raises if either cannot be recorded: the caller then returns nothing."""
         a = actor.attributes
         self.events.emit(
             QueryAudited(
@@ -367,29 +382,29 @@ class Gateway:
                 actor.organisation,
                 actor.tier,
                 actor.scope,
-                result.cube,
+                subject,
                 text,
                 outcome,
-                result.reason,
+                reason,
                 cells,
-                len(result.rows),
-                result.snapshot_id,
+                rows,
+                snapshot_id,
                 source,
                 round(ms, 2),
                 a.get("user_id"),
                 a.get("ip"),
             )
         )
-        if result.ok:
+        if service is not None:
             self.events.emit(
                 DataMetered(
                     actor.user,
                     actor.organisation,
                     actor.tier,
-                    "aggregate_cells",
-                    cells,
-                    len(result.rows),
-                    result.snapshot_id,
+                    service,
+                    units,
+                    rows,
+                    snapshot_id,
                     a.get("user_id"),
                     a.get("organisation_id"),
                     a.get("client_type"),

@@ -115,7 +115,7 @@ def receive(gateway, client, body, engine=None) -> tuple[int, dict]:
                 member_id=member_id,
                 household_id=household_id,
                 payload=observed,
-                snapshot_id=gateway._snapshot_id,
+                snapshot_id=gateway.snapshot_id,
                 status="staged",
                 received_at=dt.datetime.now(dt.UTC),
             )

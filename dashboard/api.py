@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import time
 
-import diskcache
 from flask import Blueprint, Response, g, jsonify, request
 
 from cubes.query import Actor
@@ -20,19 +19,14 @@ from dashboard.api_clients import TOKEN_TTL, ApiClients, Client, TokenRefused
 from dashboard.api_contract import contract, docs_page, openapi
 from dashboard.audit import Entry
 from dashboard.oversight import governed_gateway
-from data.snapshots import data_dir
+from dashboard.store import disk_cache
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-_RATE: diskcache.Cache | None = None
 
 
-def _rate_cache() -> diskcache.Cache:
+def _rate_cache():
     """Request counters shared by every gunicorn worker (diskcache is process-safe)."""
-    global _RATE
-    path = str(data_dir() / "api-rate")
-    if _RATE is None or _RATE.directory != path:
-        _RATE = diskcache.Cache(path)
-    return _RATE
+    return disk_cache("api-rate")
 
 
 def error(status: int, code: str, reason: str, headers: dict | None = None) -> Response:

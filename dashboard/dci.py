@@ -251,7 +251,6 @@ def sync_search(gateway, actor: Actor, body, receiver: str = "nser.bisp.gov.pk")
 # -- asynchronous search: acknowledge now, answer the partner's /registry/on-search later ----------------
 
 _ASYNC = None
-_TXNS = None
 
 
 def _jobs():
@@ -265,15 +264,9 @@ def _jobs():
 
 def transactions():
     """Transaction states, shared by every gunicorn worker (diskcache), kept a week."""
-    global _TXNS
-    import diskcache
+    from dashboard.store import disk_cache
 
-    from data.snapshots import data_dir
-
-    path = str(data_dir() / "api-transactions")
-    if _TXNS is None or _TXNS.directory != path:
-        _TXNS = diskcache.Cache(path)
-    return _TXNS
+    return disk_cache("api-transactions")
 
 
 def ack(status: str, correlation_id: str, error: tuple[str, str] | None = None) -> dict:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import diskcache
-
 from cubes.gateway import Result
 from cubes.query import Actor
 from dashboard.oversight import governed_gateway
@@ -26,16 +24,13 @@ from dashboard.reports import (
     parameter_choices,
     substitute,
 )
-from data.snapshots import SnapshotStore, data_dir
+from dashboard.store import disk_cache
+from data.snapshots import SnapshotStore
 
-_CACHE: diskcache.Cache | None = None
 
-
-def cache() -> diskcache.Cache:
-    global _CACHE
-    if _CACHE is None or _CACHE.directory != str(data_dir() / "report-cache"):
-        _CACHE = diskcache.Cache(str(data_dir() / "report-cache"), size_limit=2**30)
-    return _CACHE
+def cache():
+    """Published reports' answers, shared by every gunicorn worker (at most 1 GB)."""
+    return disk_cache("report-cache", size_limit=2**30)
 
 
 @dataclass(frozen=True)

@@ -90,3 +90,18 @@ def engine() -> Engine:
 
 def sessions(bind: Engine | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=bind or engine(), expire_on_commit=False)
+
+
+_DISK_CACHES: dict[str, object] = {}
+
+
+def disk_cache(name: str, **settings):
+    """A diskcache under the data directory (published reports, API rate counters, API transactions):
+    shared by every gunicorn worker, opened once per process and directory."""
+    import diskcache
+
+    path = str(data_dir() / name)
+    with _lock:
+        if path not in _DISK_CACHES:
+            _DISK_CACHES[path] = diskcache.Cache(path, **settings)
+        return _DISK_CACHES[path]

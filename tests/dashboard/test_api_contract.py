@@ -25,7 +25,6 @@ def make_app(cubes_store, tmp_path, monkeypatch) -> flask.Flask:
     monkeypatch.setenv("NSER_SAMPLE_SALT", "cd" * 32)
     monkeypatch.delenv("NSER_DEMO", raising=False)
     monkeypatch.setattr(oversight, "_GATEWAY", None)
-    monkeypatch.setattr(api_module, "_RATE", None)
     Accounts().add_organisation("Utility Stores Corporation", "federal_government")
     app = flask.Flask("test-contract")
     web.configure(app, lambda: [])

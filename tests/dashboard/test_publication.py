@@ -41,7 +41,6 @@ def published(cubes_store, tmp_path, monkeypatch):
     monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'nser.sqlite'}")
     monkeypatch.setenv("NSER_AUDIT_KEY", "b" * 64)
     monkeypatch.setattr(oversight, "_GATEWAY", None)
-    monkeypatch.setattr(publication, "_CACHE", None)
     acc = Accounts()
     acc.add_organisation("BISP NSER MIS Wing", "bisp")
     acc.add_user("sana", "Sana Mirza", "BISP NSER MIS Wing", PASSWORD, tier="mis")
@@ -158,7 +157,6 @@ def test_a_new_snapshot_refreshes_the_published_answers(data_dir, tmp_path, monk
     monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'nser.sqlite'}")
     monkeypatch.setenv("NSER_AUDIT_KEY", "c" * 64)
     monkeypatch.setattr(oversight, "_GATEWAY", None)
-    monkeypatch.setattr(publication, "_CACHE", None)
     runner = CliRunner()
 
     def new_snapshot(seed: int) -> None:

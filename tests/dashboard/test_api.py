@@ -3,60 +3,13 @@ come from the gateway (protected, audited, metered)."""
 
 from __future__ import annotations
 
-import duckdb
-import flask
 import pytest
 from sqlalchemy import select
 
-from dashboard import api as api_module
-from dashboard import api_clients, oversight, web
-from dashboard.accounts import Accounts
+from dashboard import api_clients
 from dashboard.api_clients import ApiClientError, ApiClients
 from dashboard.metering import Metering
 from dashboard.models import AuditEntry, LedgerEntry
-
-
-@pytest.fixture()
-def partner(cubes_store, tmp_path, monkeypatch):
-    monkeypatch.setenv("NSER_DATA_DIR", str(cubes_store.root))
-    monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'nser.sqlite'}")
-    monkeypatch.setenv("NSER_AUDIT_KEY", "d" * 64)
-    monkeypatch.setenv("NSER_SECRET_KEY", "s" * 64)
-    monkeypatch.setenv("NSER_SAMPLE_SALT", "ef" * 32)
-    monkeypatch.delenv("NSER_DEMO", raising=False)
-    monkeypatch.setattr(oversight, "_GATEWAY", None)
-    Accounts().add_organisation("Utility Stores Corporation", "federal_government")
-    app = flask.Flask("test-api")
-    web.configure(app, lambda: [])
-    app.register_blueprint(api_module.api)
-    client = app.test_client()
-
-    def new_client(scopes, **kw):
-        cid, secret = ApiClients().add("Utility Stores Corporation", "point of sale", scopes, **kw)
-        return cid, secret
-
-    def token(cid, secret):
-        r = client.post(
-            "/api/v1/oauth/token",
-            data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret},
-        )
-        assert r.status_code == 200, r.get_json()
-        return r.get_json()["access_token"]
-
-    def call(method, path, tok, **kw):
-        return client.open(path, method=method, headers={"Authorization": f"Bearer {tok}"}, **kw)
-
-    return client, new_client, token, call
-
-
-@pytest.fixture(scope="module")
-def person(cubes_store):
-    with duckdb.connect(str(cubes_store.require_current().path), read_only=True) as con:
-        cnic, score, band = con.execute(
-            "SELECT m.cnic, h.pmt_score, h.pmt_band FROM members m JOIN households h USING (household_id) "
-            "WHERE m.cnic IS NOT NULL ORDER BY m.member_id LIMIT 1"
-        ).fetchone()
-    return {"cnic": cnic, "score": score, "band": band}
 
 
 def test_client_credentials_issue_a_bearer_token_and_bad_ones_are_refused(partner):

@@ -3,32 +3,19 @@ server under schemathesis (bounded: a few dozen generated requests per operation
 
 from __future__ import annotations
 
-import flask
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from dashboard import api as api_module
-from dashboard import oversight, web
-from dashboard.accounts import Accounts
 from dashboard.api_clients import ApiClients
 
 TOKEN: list[str] = []
 
 
-def make_app(cubes_store, tmp_path, monkeypatch) -> flask.Flask:
-    monkeypatch.setenv("NSER_DATA_DIR", str(cubes_store.root))
-    monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'nser.sqlite'}")
-    monkeypatch.setenv("NSER_AUDIT_KEY", "e" * 64)
-    monkeypatch.setenv("NSER_SECRET_KEY", "t" * 64)
-    monkeypatch.setenv("NSER_SAMPLE_SALT", "cd" * 32)
-    monkeypatch.delenv("NSER_DEMO", raising=False)
-    monkeypatch.setattr(oversight, "_GATEWAY", None)
-    Accounts().add_organisation("Utility Stores Corporation", "federal_government")
-    app = flask.Flask("test-contract")
-    web.configure(app, lambda: [])
-    app.register_blueprint(api_module.api)
+@pytest.fixture()
+def app(api_app):
+    """The API app with one client holding every scope (and no practical rate limit)."""
     cid, secret = ApiClients().add(
         "Utility Stores Corporation",
         "contract test",
@@ -37,12 +24,7 @@ def make_app(cubes_store, tmp_path, monkeypatch) -> flask.Flask:
         requests_per_minute=10_000,
     )
     TOKEN[:] = [ApiClients().issue_token(cid, secret)]
-    return app
-
-
-@pytest.fixture()
-def app(cubes_store, tmp_path, monkeypatch):
-    return make_app(cubes_store, tmp_path, monkeypatch)
+    return api_app
 
 
 def test_the_document_describes_exactly_the_routes_and_has_a_docs_page(app):

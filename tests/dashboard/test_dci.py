@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the partner and person fixtures come from test_api)
 """DCI registry sync search: requests and responses checked against the DCI registry core schemas
 (tests/specs/dci, copied from spdci/standards), per-item status and reason codes, masking by the client's
 record-access role, and malformed envelopes."""
@@ -13,7 +12,6 @@ import pytest
 import yaml
 
 from dashboard.api_clients import ApiClients
-from tests.dashboard.test_api import partner, person  # noqa: F401  (fixtures)
 
 SPEC = yaml.safe_load(
     (Path(__file__).resolve().parents[1] / "specs" / "dci" / "registry_core_api_v1.0.0.yaml").read_text()

@@ -290,7 +290,7 @@ class DataRequests:
         with self.sessions() as s:
             q = select(DataRequest).where(DataRequest.state == "submitted").order_by(DataRequest.due_on)
             rows = list(s.scalars(q).all())
-        return [r for r in rows if r.forum in forums] or rows
+        return [r for r in rows if r.forum in forums] if forums else rows  # a forum member: their forum only
 
     def decide(
         self, principal, reference: str, approve: bool, comment: str | None = None, grant: dict | None = None

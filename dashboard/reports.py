@@ -153,6 +153,18 @@ def geography_of(design: dict) -> str:
     return max(levels, key=lambda lvl: order.index(lvl) if lvl in order else 0)
 
 
+def matches(info: VersionInfo, text: str = "", topic: str = "", geography: str = "") -> bool:
+    """Whether a report answers a catalogue search: every word in its title or description, its topic,
+    the finest geography it shows."""
+    words = [w for w in text.lower().split() if w]
+    haystack = (info.design["title"] + " " + info.design["description"]).lower()
+    return (
+        (not topic or info.design["topic"] == topic)
+        and (not geography or geography_of(info.design) == geography)
+        and all(w in haystack for w in words)
+    )
+
+
 def canonical(design: dict) -> str:
     return json.dumps(design, sort_keys=True, indent=1, ensure_ascii=False)
 
@@ -216,15 +228,7 @@ class Reports:
                 .order_by(Report.slug)
             ).all()
             out = [self._info(s, slug, v) for slug, v in rows]
-        words = [w for w in text.lower().split() if w]
-        return [
-            r
-            for r in out
-            if r.design["audience"] in audience
-            and (not topic or r.design["topic"] == topic)
-            and (not geography or geography_of(r.design) == geography)
-            and all(w in (r.design["title"] + " " + r.design["description"]).lower() for w in words)
-        ]
+        return [r for r in out if r.design["audience"] in audience and matches(r, text, topic, geography)]
 
     def versions(self, principal: Principal, slug: str) -> list[VersionInfo]:
         """Every version of a report (MIS only: drafts and rejected designs are not public)."""

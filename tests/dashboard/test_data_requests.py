@@ -219,3 +219,10 @@ def test_statistics_in_a_published_report_need_no_authorization(desk, store_engi
     assert r.forum == "none" and requests.queue(accounts.get("dg")) == []
     with pytest.raises(RequestError, match="no published report"):
         requests.submit({**FORM, "data_type": "statistical", "report_slug": "nope"})
+
+
+def test_a_forum_member_sees_only_their_forums_requests(desk):
+    requests, accounts = desk
+    requests.submit({**FORM, "data_type": "secret"})
+    assert requests.queue(accounts.get("dg")) == []  # the Board's request is not the DG's to see
+    assert len(requests.queue(accounts.get("board"))) == 1

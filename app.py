@@ -61,10 +61,28 @@ def create_app() -> dash.Dash:
 
         seed()
         seed_reports()
-    # Dash registers its script paths when it first renders the index page; with several gunicorn
-    # workers a worker that never rendered it refuses those scripts. Render it once per worker now.
-    app.server.test_client().get("/")
+    _warm_up(app)
     return app
+
+
+def _warm_up(app: dash.Dash) -> None:
+    """Render the index page once in this worker before it serves anyone.
+
+    Dash finishes its set-up (scripts, and moving every page's callbacks into the app) on the first
+    request, and marks it done *before* doing it: if that request fails, the worker serves pages with no
+    callbacks for the rest of its life, and a concurrent first request sees half of them. So do it here,
+    alone, and refuse to start a worker whose set-up failed (gunicorn then reports the boot error).
+    """
+    response = app.server.test_client().get("/")
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"the app's first page failed with HTTP {response.status_code} while the worker started; "
+            "the cause is logged above"
+        )
+    from dash import _callback
+
+    if _callback.GLOBAL_CALLBACK_LIST or _callback.GLOBAL_CALLBACK_MAP:
+        raise RuntimeError("the app's callbacks were not all registered while the worker started")
 
 
 def _guard_reports(server) -> None:

@@ -8,7 +8,9 @@ Alembic migrations in ``dashboard/migrations`` (``upgrade()`` runs them; ``nser 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 from functools import cache
 from pathlib import Path
 
@@ -48,8 +50,9 @@ def make_engine(url: str | None = None) -> Engine:
         def _sqlite_connect(dbapi_connection, _record) -> None:
             dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=60000")
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                _switch_to_wal(cur)
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -59,6 +62,30 @@ def make_engine(url: str | None = None) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _switch_to_wal(cur, patience_s: float = 60.0) -> None:
+    """Put a new SQLite file in WAL mode (it stays so: the mode is kept in the file).
+
+    Switching needs an exclusive lock. When another worker is inside a write transaction (two gunicorn
+    workers creating and migrating a new store together), SQLite answers "database is locked" at once
+    instead of waiting, since waiting could deadlock; so retry with backoff until the other commits.
+    """
+    deadline = time.monotonic() + patience_s
+    pause = 0.02
+    while True:
+        try:
+            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0].lower()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        else:
+            if mode == "wal":
+                return
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError(f"the SQLite store stayed in journal mode {mode!r}, not WAL")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 def upgrade(engine: Engine) -> None:

@@ -165,14 +165,9 @@ class SnapshotStore:
         Keys must never change for the same household between snapshots, or old and new published
         tables could be differenced; so the secret is created once per data directory and reused.
         """
-        path = self.root / "secrets" / "record_key.secret"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(path.parent, 0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-        return path.read_bytes()
+        from data.secrets import read_or_create
+
+        return read_or_create(str(self.root / "secrets" / "record_key.secret"))
 
 
 @dataclass

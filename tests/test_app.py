@@ -91,3 +91,139 @@ def test_the_admin_page_asks_anonymous_visitors_to_log_in(client):
     content = response.get_json()["response"]["_pages_content"]["children"]["props"]["children"]
     assert content[0]["props"] == {"id": "guard-redirect", "href": "/login?next=/admin", "refresh": True}
     assert "admin-users" not in response.get_data(as_text=True)
+
+
+def _fresh_data_dir(cubes_store, target):
+    """A data directory holding only the current snapshot: no store, no secrets, no caches yet."""
+    import shutil
+
+    target.mkdir()
+    snapshot_id = cubes_store.current_id()
+    for path in cubes_store.root.iterdir():
+        if path.name.startswith(snapshot_id) and path.is_file():
+            shutil.copy2(path, target / path.name)
+    (target / "CURRENT").write_text(snapshot_id)
+    return target
+
+
+def _gunicorn(data, workers: int, log_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "NSER_DATA_DIR": str(data), "NSER_DEMO": "1"}
+    env.pop("NSER_DATABASE_URL", None)
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    args = [str(gunicorn), "-w", str(workers), "--threads", "4", "-b", f"127.0.0.1:{port}", "app:server"]
+    log = open(log_path, "w")  # noqa: SIM115
+    proc = subprocess.Popen(args, cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=log)
+    return proc, f"http://127.0.0.1:{port}", log
+
+
+def test_workers_booting_together_on_a_new_data_directory_all_serve_the_whole_app(cubes_store, tmp_path):
+    """CI once ran a worker that had read an empty session key while another was writing it: Dash's set-up
+    failed on its first page, and that worker served pages without callbacks (and without logins). Boot
+    four workers at once on a data directory with no store and no secrets; every worker must answer with
+    every callback, and a login must hold on all of them."""
+    import time
+
+    import requests
+
+    data = _fresh_data_dir(cubes_store, tmp_path / "fresh")
+    proc, base, log = _gunicorn(data, 4, tmp_path / "gunicorn.log")
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or still booting
+                time.sleep(0.3)
+        assert proc.poll() is None, (tmp_path / "gunicorn.log").read_text()[-3000:]
+        time.sleep(2)  # let every worker finish booting: a slow one must not hide behind a fast one
+        counts = {len(requests.get(base + "/_dash-dependencies", timeout=10).json()) for _ in range(40)}
+        assert len(counts) == 1 and counts.pop() > 20, counts
+        session = requests.Session()
+        login_page = _page_content(session, base, "/login")
+        token = re.search(r'"value": "([^"]+)", "type": "hidden", "name": "csrf_token"', login_page).group(1)
+        from dashboard.demo import DEMO_PASSWORD
+
+        answer = session.post(
+            base + "/auth/login",
+            data={"username": "planner", "password": DEMO_PASSWORD, "csrf_token": token, "next": "/explore"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert answer.status_code == 303 and answer.headers["Location"] == "/explore", answer.text[:300]
+        for _ in range(20):  # spread over the workers: each must honour the session cookie
+            explorer = _page_content(session, base, "/explore")
+            assert "guard-redirect" not in explorer and '"id": "ex-cube"' in explorer, explorer[:300]
+        keys = sorted(p.name for p in (data / "secrets").iterdir())
+        assert all((data / "secrets" / k).stat().st_size == 32 for k in keys), keys
+        assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
+def _page_content(session, base: str, path: str) -> str:
+    """The page body Dash's page router returns for `path` in this session (JSON text)."""
+    import json
+
+    body = {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
+        "changedPropIds": ["_pages_location.pathname"],
+    }
+    response = session.post(
+        base + "/_dash-update-component",
+        data=json.dumps(body),
+        timeout=30,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text[:300]
+    return json.dumps(response.json())
+
+
+def test_a_worker_whose_first_page_fails_refuses_to_start(cubes_store, tmp_path):
+    """Dash marks its set-up done before doing it, so a failed first page would leave a worker serving
+    pages without callbacks; create_app must fail instead (gunicorn then reports the boot error)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    program = (
+        "import layouts.shell\n"
+        "def broken(*a, **k):\n"
+        "    raise RuntimeError('the session is unavailable')\n"
+        "layouts.shell.shell = broken\n"
+        "from app import create_app\n"
+        "create_app()\n"
+    )
+    data = _fresh_data_dir(cubes_store, tmp_path / "fresh")
+    env = {**os.environ, "NSER_DATA_DIR": str(data), "NSER_DEMO": "1"}
+    env.pop("NSER_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0
+    assert "the app's first page failed with HTTP 500 while the worker started" in done.stderr

@@ -1,0 +1,74 @@
+"""The relational store: several processes opening a new SQLite store at once all get a working schema."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from sqlalchemy import text
+
+
+def _open_and_migrate(url: str, start, queue) -> None:
+    from dashboard import store
+
+    start.wait()
+    try:
+        engine = store.make_engine(url)
+        store.upgrade(engine)
+        with engine.connect() as conn:
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            tables = conn.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table'")).scalar()
+        queue.put(("ok", mode, tables))
+    except Exception as exc:  # the parent reports it
+        queue.put(("error", repr(exc), 0))
+
+
+def test_workers_starting_together_on_a_new_sqlite_store(tmp_path):
+    """gunicorn starts its workers together; the first connection of each switches the new file to WAL
+    and migrates it. None may fail with 'database is locked' (seen when two workers booted at once)."""
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(4):
+        url = f"sqlite:///{tmp_path / f'store-{attempt}.sqlite'}"
+        start, queue = ctx.Event(), ctx.Queue()
+        workers = [ctx.Process(target=_open_and_migrate, args=(url, start, queue)) for _ in range(6)]
+        for w in workers:
+            w.start()
+        start.set()
+        outcomes = [queue.get(timeout=120) for _ in workers]
+        for w in workers:
+            w.join(30)
+        assert [o[0] for o in outcomes] == ["ok"] * 6, outcomes
+        assert {o[1] for o in outcomes} == {"wal"}
+        assert len({o[2] for o in outcomes}) == 1 and outcomes[0][2] > 5
+
+
+def _hold_a_write_transaction(path: str, holding, seconds: float) -> None:
+    import sqlite3
+    import time
+
+    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    con.execute("CREATE TABLE IF NOT EXISTS early (x)")
+    con.execute("BEGIN IMMEDIATE")
+    con.execute("INSERT INTO early VALUES (1)")
+    holding.set()
+    time.sleep(seconds)
+    con.execute("COMMIT")
+    con.close()
+
+
+def test_a_new_connection_waits_for_a_writer_before_switching_to_wal(tmp_path):
+    """Another worker is writing to a store still in rollback-journal mode: SQLite refuses the switch to
+    WAL at once ("database is locked") rather than wait; the store must wait for the writer instead."""
+    from dashboard import store
+
+    path = tmp_path / "store.sqlite"
+    ctx = multiprocessing.get_context("fork")
+    holding = ctx.Event()
+    writer = ctx.Process(target=_hold_a_write_transaction, args=(str(path), holding, 1.5))
+    writer.start()
+    assert holding.wait(30)
+    engine = store.make_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("SELECT count(*) FROM early").scalar() == 1  # the writer committed
+    writer.join(30)
+    assert writer.exitcode == 0

@@ -46,7 +46,9 @@ def layout(mis: bool = False, **_) -> html.Div:
     levels = ["national", "province", "division", "district", "tehsil"] + (["union_council"] if mis else [])
     return html.Div(
         [
-            dcc.Location(id=ids.EX_URL),
+            # refresh=False: the explorer callback that writes the URL also draws the page, so a change
+            # is a history entry, not a page reload (the default reloaded the page on every change)
+            dcc.Location(id=ids.EX_URL, refresh=False),
             html.Div(
                 [
                     html.H1("Explorer", className="h3 mb-0 me-3"),

@@ -7,6 +7,7 @@ the URL. Either way the table is asked of the gateway as the session's actor.
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import dash
@@ -86,8 +87,11 @@ def grid(result, across: str | None) -> tuple[list[dict], list[dict]]:
     """AG Grid columns and rows for the table everyone reads and exports (answers.tabulate)."""
     table = tabulate(result, across)
     cols = []
+    # The grid keeps a column while its id stays, with attributes the new definition leaves out (a number
+    # format carried onto a column of names showed "NaN"); so a table of another shape gets new columns.
+    shape = hashlib.sha1("\x1f".join([*table.headers, *table.kinds]).encode()).hexdigest()[:8]
     for i, (header, kind, unit) in enumerate(zip(table.headers, table.kinds, table.units, strict=True)):
-        col = {"field": f"c{i}", "headerName": header, "headerTooltip": header}
+        col = {"field": f"c{i}", "colId": f"{shape}-c{i}", "headerName": header, "headerTooltip": header}
         if kind == "code":
             col.update(width=110, suppressSizeToFit=True)
         elif kind == "name":
@@ -242,8 +246,12 @@ def explore(
     provenance = (
         components.provenance(result.as_of, result.snapshot_id, result.tier != "mis") if result else None
     )
+    # A change made here is a new history entry (the back button undoes it). A URL the browser already
+    # shows (first load, a shared link, the back button) is left as it is: rewriting it would push an
+    # entry that traps the back button, and dcc.Location cannot replace one.
+    from_url = trigger in (None, ids.EX_URL)
     return (
-        new_search if new_search != (search or "") else no_update,
+        new_search if new_search != (search or "") and not from_url else no_update,
         state.cube,
         _measure_options(state.cube, principal.tier),
         state.measures,

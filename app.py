@@ -36,7 +36,8 @@ def create_app() -> dash.Dash:
         background_callback_manager=DiskcacheManager(diskcache.Cache(str(cache_dir))),
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    import layouts.admin  # noqa: F401  (each page registers itself)
+    import layouts.account  # noqa: F401  (each page registers itself)
+    import layouts.admin  # noqa: F401
     import layouts.data_request  # noqa: F401
     import layouts.district  # noqa: F401
     import layouts.explore  # noqa: F401
@@ -55,7 +56,9 @@ def create_app() -> dash.Dash:
     from dashboard.api import api
 
     app.server.register_blueprint(api)
-    app.layout = lambda: shell(web.current_principal(), web.csrf_token())
+    # the frame shows whoever is logged in (a temporary password still to replace included, so they can
+    # log out); what a page or callback serves is decided by web.current_principal, which ignores them
+    app.layout = lambda: shell(web.logged_in_principal(), web.csrf_token())
     if web.demo_mode():
         from dashboard.demo import seed, seed_reports
 

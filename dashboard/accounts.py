@@ -8,6 +8,8 @@ unlocks the account. Every change and every login, good or bad, goes to the acce
 from __future__ import annotations
 
 import datetime as dt
+import json
+import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -48,6 +50,9 @@ class Principal:
     duties: tuple[str, ...]
     scope: str | None
     designation: str | None = None
+    # a temporary password (a reset, or credentials collected from a data request) must be replaced
+    # before the account can do anything else
+    must_change_password: bool = False
 
 
 def _now() -> dt.datetime:
@@ -110,6 +115,45 @@ class Accounts:
             )
         )
         return org
+
+    def update_organisation(
+        self,
+        name: str,
+        registration_body: str | None = None,
+        registration_number: str | None = None,
+        address: str | None = None,
+        actor: str = "admin",
+    ) -> dict[str, tuple[str | None, str | None]]:
+        """Change an organisation's address or registration; returns {field: (before, after)} of what
+        changed (audited with both values). Fields given as None are left as they are."""
+        wanted = {
+            "registration_body": registration_body,
+            "registration_number": registration_number,
+            "address": address,
+        }
+        with self.sessions.begin() as s:
+            org = s.scalar(select(Organisation).where(Organisation.name == name))
+            if org is None:
+                raise AccountError(f"no organisation named {name!r}")
+            changes = {
+                k: (getattr(org, k), v) for k, v in wanted.items() if v is not None and v != getattr(org, k)
+            }
+            for k, (_, v) in changes.items():
+                setattr(org, k, v)
+        if changes:
+            self.log.append(
+                Entry(
+                    kind="admin",
+                    outcome="success",
+                    username=actor,
+                    action="organisation.update",
+                    parameters=json.dumps(
+                        {"name": name, "changes": {k: {"from": a, "to": b} for k, (a, b) in changes.items()}},
+                        sort_keys=True,
+                    ),
+                )
+            )
+        return changes
 
     def organisations(self) -> list[Organisation]:
         with self.sessions() as s:
@@ -232,6 +276,50 @@ class Accounts:
             must_change_password=True,
         )
 
+    def issue_temporary_password(self, username: str, actor: str = "admin") -> str:
+        """A new random password that must be changed at the next login (shown to its holder once)."""
+        password = secrets.token_urlsafe(12)
+        self._set(
+            username,
+            actor,
+            "user.temporary_password",
+            password_hash=HASHER.hash(password),
+            status="active",
+            failed_logins=0,
+            locked_until=None,
+            must_change_password=True,
+        )
+        return password
+
+    def change_password(self, username: str, current: str, new: str, confirm: str | None = None) -> None:
+        """The user replaces their password (a temporary one, or by choice): the current password must be
+        right, the new one must follow the policy, differ from the current one and match its confirmation."""
+        if confirm is not None and new != confirm:
+            raise AccountError("the new password and its confirmation differ")
+        self._check_password(new)
+        if new == current:
+            raise AccountError("the new password must differ from the current one")
+        with self.sessions.begin() as s:
+            user = s.scalar(select(User).where(User.username == username))
+            try:
+                HASHER.verify(user.password_hash if user else HASHER.hash("x"), current or "")
+                known = user is not None
+            except (VerifyMismatchError, VerificationError, InvalidHashError):
+                known = False
+            if not known:
+                raise AccountError("the current password is wrong")
+            user.password_hash = HASHER.hash(new)
+            user.must_change_password = False
+        self.log.append(
+            Entry(
+                kind="admin",
+                outcome="success",
+                user_id=user.id,
+                username=username,
+                action="user.change_password",
+            )
+        )
+
     # -- login --------------------------------------------------------------------------------------
 
     def _throttled(self, s: Session, ip: str | None) -> bool:
@@ -330,6 +418,7 @@ class Accounts:
             tuple(user.duties or ()),
             user.scope,
             user.designation,
+            bool(user.must_change_password),
         )
 
     def get(self, username: str) -> Principal | None:

@@ -79,6 +79,7 @@ class ApiClients:
         requests_per_minute: int = 60,
         actor: str = "admin",
         callback_url: str | None = None,
+        access_until: dt.date | None = None,
     ) -> tuple[str, str]:
         """Create a client; returns (client_id, secret). The secret is shown this once."""
         known = governance.load()["api_scopes"]
@@ -113,6 +114,7 @@ class ApiClients:
                     scope_area=scope_area,
                     requests_per_minute=requests_per_minute,
                     callback_url=callback_url.rstrip("/") if callback_url else None,
+                    access_until=access_until,
                     status="active",
                     created_at=dt.datetime.now(dt.UTC),
                 )
@@ -137,6 +139,19 @@ class ApiClients:
             Entry(kind="admin", outcome="done", username=actor, action=f"api client {client_id} revoked")
         )
 
+    def rotate_secret(self, client_id: str, actor: str = "admin") -> str:
+        """A new secret for an active client (shown this once); the old one stops working at once."""
+        secret = secrets.token_urlsafe(32)
+        with self.sessions.begin() as s:
+            row = s.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+            if row is None or row.status != "active":
+                raise ApiClientError(f"no active API client {client_id!r}")
+            row.secret_hash = HASHER.hash(secret)
+        self.log.append(
+            Entry(kind="admin", outcome="done", username=actor, action=f"api client {client_id} new secret")
+        )
+        return secret
+
     def list(self) -> list[tuple[ApiClient, str]]:
         with self.sessions() as s:
             return list(
@@ -149,7 +164,7 @@ class ApiClients:
         """A bearer token for valid, active client credentials (TokenRefused otherwise)."""
         with self.sessions() as s:
             row = s.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
-            ok = row is not None and row.status == "active"
+            ok = row is not None and row.status == "active" and not _access_ended(row)
             try:
                 HASHER.verify(row.secret_hash if row else HASHER.hash("x"), secret or "")
             except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -173,6 +188,10 @@ class ApiClients:
         if found is None or found[0].status != "active":
             raise TokenRefused("this client's access has been revoked")
         row, org = found
+        if _access_ended(row):
+            raise TokenRefused(
+                f"this client's access ended on {row.access_until:%d %B %Y}; ask BISP to renew it"
+            )
         rules = governance.load()["organisation_types"][org.org_type]
         return Client(
             row.id,
@@ -189,3 +208,7 @@ class ApiClients:
             row.requests_per_minute,
             row.callback_url,
         )
+
+
+def _access_ended(row: ApiClient) -> bool:
+    return row.access_until is not None and row.access_until < dt.date.today()

@@ -677,6 +677,91 @@ def feedback_list(limit: int) -> None:
         )
 
 
+@main.group("requests")
+def data_requests() -> None:
+    """Data requests from the web form: the open ones, overdue reminders to the forums (seed 7.3, 8.5)."""
+
+
+@data_requests.command("list")
+@click.option("--overdue", is_flag=True, help="only requests past their service timeline")
+def data_requests_list(overdue: bool) -> None:
+    """Open requests, oldest due first."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from dashboard.data_requests import DataRequests
+    from dashboard.models import DataRequest
+
+    requests = DataRequests()
+    if overdue:
+        rows = requests.overdue()
+    else:
+        with requests.sessions() as s:
+            rows = list(
+                s.scalars(
+                    select(DataRequest)
+                    .where(DataRequest.state.in_(("submitted", "deciding")))
+                    .order_by(DataRequest.due_on)
+                )
+            )
+    today = dt.date.today()
+    for r in rows:
+        late = " OVERDUE" if r.due_on < today else ""  # the due date the requester was given
+        click.echo(
+            f"{r.reference}  {r.forum:<15} {r.data_type:<16} due {r.due_on:%Y-%m-%d}{late}  {r.organisation_name}"
+        )
+    if not rows:
+        click.echo("no open request" + (" is overdue" if overdue else ""))
+
+
+@data_requests.command("remind")
+def data_requests_remind() -> None:
+    """Write to each forum's secretariat about its overdue requests (run daily, e.g. from cron)."""
+    from dashboard.data_requests import DataRequests
+
+    sent = DataRequests().remind()
+    for forum, n in sent.items():
+        click.echo(f"{forum}: reminded of {n} overdue request(s)")
+    if not sent:
+        click.echo("no request is overdue")
+
+
+@main.group()
+def notifications() -> None:
+    """The outbox of messages to requesters and forums (delivered through NSER_SMTP_URL)."""
+
+
+@notifications.command("list")
+@click.option("--limit", type=int, default=20, show_default=True)
+def notifications_list(limit: int) -> None:
+    from dashboard.notifications import Outbox
+
+    for n in Outbox().recent(limit):
+        state = (
+            f"sent {n.sent_at:%Y-%m-%d %H:%M}" if n.sent_at else f"WAITING ({n.last_error or 'not tried'})"
+        )
+        click.echo(f"{n.id:>6} {n.created_at:%Y-%m-%d %H:%M} {n.to_address:<36} {n.subject}  [{state}]")
+
+
+@notifications.command("send")
+def notifications_send() -> None:
+    """Deliver every waiting message; exits non-zero when some could not be delivered."""
+    from dashboard.notifications import MailSettingsError, Outbox, mail_server
+
+    try:
+        if mail_server() is None:
+            raise click.ClickException(
+                "no mail server is configured: set NSER_SMTP_URL (e.g. smtp://host:25)"
+            )
+    except MailSettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    d = Outbox().deliver()
+    click.echo(f"sent {d.sent}, failed {d.failed}, waiting {d.waiting}")
+    if d.failed:
+        raise SystemExit(1)
+
+
 @main.group()
 def reports() -> None:
     """Statistical reports: designs as JSON, the approval workflow, publication (seed 6.3, 7.3)."""

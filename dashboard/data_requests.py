@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,71 @@ def load_rules(path: Path = RULES_PATH) -> dict:
             f"service_of: give a service for {sorted(set(types) - set(raw['service_of']))}"
         )
     raw["holidays"] = {dt.date.fromisoformat(str(d)): name for d, name in raw["holidays"].items()}
+    _check_delivery_rules(raw, types)
     return raw
+
+
+def _check_delivery_rules(raw: dict, types: dict) -> None:
+    """eligibility, channels, grants, the signed NDA, forum mailboxes and FAQs: each entry names what is
+    wrong with it."""
+    gov = governance.load()
+    client_types = {t["client_type"] for t in gov["organisation_types"].values()}
+    for i, rule in enumerate(raw.get("eligibility") or [], 1):
+        if set(rule) - {"data", "client_types", "organisation_types_not", "why"} or not rule.get("why"):
+            raise RequestRulesError(
+                f"eligibility rule {i}: data, client_types or organisation_types_not, why"
+            )
+        if set(rule["data"]) - set(types):
+            raise RequestRulesError(
+                f"eligibility rule {i}: unknown data types {sorted(set(rule['data']) - set(types))}"
+            )
+        if set(rule.get("client_types") or []) - client_types:
+            raise RequestRulesError(f"eligibility rule {i}: client types are {sorted(client_types)}")
+        if set(rule.get("organisation_types_not") or []) - set(gov["organisation_types"]):
+            raise RequestRulesError(f"eligibility rule {i}: unknown organisation types")
+    if set(raw.get("channels") or {}) != {"portal", "api", "both"}:
+        raise RequestRulesError("channels: portal, api and both, each with a label")
+    grants = raw.get("grants") or {}
+    if set(grants) != set(types):
+        raise RequestRulesError(f"grants: one entry for each data type {sorted(types)}")
+    for data, g in grants.items():
+        if not g.get("record_roles") or set(g["record_roles"]) - set(gov["record_roles"]):
+            raise RequestRulesError(f"grants {data}: record_roles from {sorted(gov['record_roles'])}")
+        if set(g.get("api_scopes") or []) - set(gov["api_scopes"]):
+            raise RequestRulesError(f"grants {data}: api_scopes from {sorted(gov['api_scopes'])}")
+        if not isinstance(g.get("max_days"), int) or g["max_days"] < 1:
+            raise RequestRulesError(f"grants {data}: max_days, a whole number of days")
+        g["api_scopes"] = list(g.get("api_scopes") or [])
+    nda = raw.get("signed_nda") or {}
+    if set(nda.get("required_for") or []) - set(types) or not nda.get("types") or not nda.get("max_bytes"):
+        raise RequestRulesError("signed_nda: required_for (data types), max_bytes and types")
+    try:
+        nda["types"] = {kind: bytes.fromhex(magic) for kind, magic in nda["types"].items()}
+    except (TypeError, ValueError) as exc:
+        raise RequestRulesError("signed_nda types: the first bytes of each kind of file, in hex") from exc
+    missing = set(raw["forums"]) - {"none"} - set(raw.get("forum_mailboxes") or {})
+    if missing:
+        raise RequestRulesError(f"forum_mailboxes: give a mailbox for {sorted(missing)}")
+    if not raw.get("mail_from"):
+        raise RequestRulesError("mail_from: the sender of the product's messages")
+    for i, item in enumerate(raw.get("faq") or [], 1):
+        if set(item) != {"q", "a"}:
+            raise RequestRulesError(f"faq {i}: a question (q) and its answer (a)")
+
+
+def refusal(data: str, organisation_type: str) -> str | None:
+    """Why an organisation of this type may not ask for this data at all (None when it may)."""
+    rules = load_rules()
+    types = governance.load()["organisation_types"]
+    client = types.get(organisation_type, {}).get("client_type", "private")
+    for rule in rules.get("eligibility") or []:
+        if data not in rule["data"]:
+            continue
+        if "client_types" in rule and client not in rule["client_types"]:
+            return rule["why"]
+        if organisation_type in (rule.get("organisation_types_not") or []):
+            return rule["why"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -127,7 +192,17 @@ def is_overdue(data: str, received: dt.date, today: dt.date) -> bool:
 FREQUENCIES = ("one_time", "continuous")
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE = r"^\+?[0-9][0-9 \-]{6,18}$"
+URL = r"https?://[^\s/$.?#][^\s]*"
 DUTY_OF_FORUM = {"dg_nser": "dg_nser", "secretary_bisp": "secretary_bisp", "bisp_board": "bisp_board"}
+STALE_CLAIM = dt.timedelta(minutes=10)  # a decision that died half-way may be taken again after this
+REQUIRED = (
+    ("organisation_name", "Name of the organisation"),
+    ("address", "Address"),
+    ("focal_person", "Focal person"),
+    ("purpose", "Purpose of the organisation"),
+    ("intended_use", "Intended use of the data"),
+    ("granularity", "Granularity"),
+)
 
 
 class RequestError(ValueError):
@@ -135,47 +210,71 @@ class RequestError(ValueError):
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file sent with the form (e.g. the signed NDA)."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class Decision:
     reference: str
     state: str
     provisioned: dict | None
-    temporary_password: str | None = None
+
+
+def check_signed_nda(upload: Upload | None) -> str:
+    """The kind of file (pdf, png, jpeg) of a signed NDA; RequestError naming what is wrong otherwise."""
+    rules = load_rules()["signed_nda"]
+    if upload is None or not upload.content:
+        raise RequestError("Signed NDA: upload the NDA signed by an authorised officer (PDF or a scan)")
+    if len(upload.content) > rules["max_bytes"]:
+        raise RequestError(
+            f"Signed NDA: {upload.filename} is {len(upload.content) / 1e6:.1f} MB; "
+            f"at most {rules['max_bytes'] / 1e6:.0f} MB"
+        )
+    for kind, magic in rules["types"].items():
+        if upload.content.startswith(magic):
+            return kind
+    raise RequestError(
+        f"Signed NDA: {upload.filename} is not a {', '.join(k.upper() for k in rules['types'])} file"
+    )
+
+
+MEDIA_TYPES = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg"}
+
+
+def _hash_key(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256((key or "").encode()).hexdigest()
 
 
 class DataRequests:
-    def __init__(self, engine=None, log=None):
+    def __init__(self, engine=None, log=None, outbox=None):
         from dashboard import store
         from dashboard.audit import AccessLog
+        from dashboard.notifications import Outbox
 
         self.engine = engine or store.engine()
         self.sessions = store.sessions(self.engine)
         self.log = log or AccessLog(self.engine)
+        self.outbox = outbox or Outbox(self.engine)
 
-    def submit(self, form: dict, today: dt.date | None = None) -> tuple[str, str, Route, dt.date]:
-        """Check and store a request; returns (reference, status key, route, due date)."""
-        import hashlib
-        import re
-        import secrets
+    # -- the form ---------------------------------------------------------------------------------------
 
-        from sqlalchemy import select
-
-        from dashboard.audit import Entry
-        from dashboard.models import DataRequest
-
+    def check(self, form: dict, documents: dict[str, Upload] | None = None) -> dict:
+        """The form's fields, cleaned, or RequestError naming the first field that is wrong."""
         f = {k: (v.strip() if isinstance(v, str) else v) for k, v in (form or {}).items()}
+        rules = load_rules()
         org_types = governance.load()["organisation_types"]
-        for field, label in (
-            ("organisation_name", "Name of the organisation"),
-            ("address", "Address"),
-            ("focal_person", "Focal person"),
-            ("purpose", "Purpose of the organisation"),
-            ("intended_use", "Intended use of the data"),
-            ("granularity", "Granularity"),
-        ):
+        for field, label in REQUIRED:
             if not f.get(field):
                 raise RequestError(f"{label}: required")
-        if f.get("organisation_type") not in org_types:
-            raise RequestError(f"Type of organisation: one of {sorted(org_types)}")
+        if f.get("organisation_type") not in org_types or f["organisation_type"] == "bisp":
+            choices = sorted(k for k in org_types if k != "bisp")
+            raise RequestError(f"Type of organisation: one of {choices}")
         registration = org_types[f["organisation_type"]].get("registration") or {}
         if registration.get("required") and not f.get("registration_number"):
             raise RequestError(
@@ -185,12 +284,40 @@ class DataRequests:
             raise RequestError("Email: an address such as name@agency.gov.pk")
         if not re.match(PHONE, f.get("phone") or ""):
             raise RequestError("Contact number: digits, e.g. +92 51 1234567")
-        if f.get("data_type") not in load_rules()["data_types"]:
-            raise RequestError(f"Type of data: one of {sorted(load_rules()['data_types'])}")
+        if f.get("data_type") not in rules["data_types"]:
+            raise RequestError(f"Type of data: one of {sorted(rules['data_types'])}")
+        why_not = refusal(f["data_type"], f["organisation_type"])
+        if why_not:
+            raise RequestError(f"Type of data: {why_not}")
         if f.get("frequency") not in FREQUENCIES:
             raise RequestError("Frequency: one_time or continuous")
-        if f["data_type"] != "statistical" and not f.get("nda_accepted"):
-            raise RequestError("Record-level data needs the data-sharing agreement and NDA accepted")
+        f["channel"] = f.get("channel") or "portal"
+        if f["channel"] not in rules["channels"]:
+            raise RequestError(f"Delivery: one of {sorted(rules['channels'])}")
+        if f.get("callback_url") and not re.fullmatch(URL, f["callback_url"]):
+            raise RequestError("API callback URL: an http(s) address, e.g. https://agency.gov.pk/dci")
+        if f.get("callback_url") and f["channel"] == "portal":
+            raise RequestError("API callback URL: only for delivery through the API")
+        if f["data_type"] in rules["signed_nda"]["required_for"]:
+            if not f.get("nda_accepted"):
+                raise RequestError("Record-level data needs the data-sharing agreement and NDA accepted")
+            f["_nda_kind"] = check_signed_nda((documents or {}).get("signed_nda"))
+        return f
+
+    def submit(
+        self, form: dict, today: dt.date | None = None, documents: dict[str, Upload] | None = None
+    ) -> tuple[str, str, Route, dt.date]:
+        """Check and store a request (with its signed NDA); returns (reference, status key, route, due
+        date). The requester and the forum's secretariat are told."""
+        import hashlib
+        import secrets
+
+        from sqlalchemy import select
+
+        from dashboard.audit import Entry
+        from dashboard.models import DataRequest, RequestDocument
+
+        f = self.check(form, documents)
         published = False
         if f.get("report_slug"):
             from dashboard.reports import Reports
@@ -199,6 +326,7 @@ class DataRequests:
             if not published:
                 raise RequestError("Report: no published report with that name")
         today = today or dt.date.today()
+        nda = (documents or {}).get("signed_nda") if "_nda_kind" in f else None
         with self.sessions.begin() as s:
             approved_before = s.scalar(
                 select(DataRequest.id).where(
@@ -212,7 +340,7 @@ class DataRequests:
             key = secrets.token_urlsafe(16)
             row = DataRequest(
                 reference="pending",
-                status_key_hash=hashlib.sha256(key.encode()).hexdigest(),
+                status_key_hash=_hash_key(key),
                 organisation_name=f["organisation_name"][:200],
                 organisation_type=f["organisation_type"],
                 address=f["address"][:400],
@@ -226,19 +354,34 @@ class DataRequests:
                 data_type=f["data_type"],
                 granularity=f["granularity"],
                 frequency=f["frequency"],
+                channel=f["channel"],
+                callback_url=f.get("callback_url") or None,
                 report_slug=f.get("report_slug") or None,
                 forum=r.forum,
                 route_reason=r.why,
                 service=service,
                 due_on=due,
                 state="closed" if r.forum == "none" else "submitted",
-                nda_signed=bool(f.get("nda_accepted")),
+                nda_signed=nda is not None,
                 submitted_at=dt.datetime.now(dt.UTC),
             )
             s.add(row)
             s.flush()
             row.reference = f"NSER-REQ-{today.year}-{row.id:06d}"
             reference = row.reference
+            if nda is not None:
+                s.add(
+                    RequestDocument(
+                        request_id=row.id,
+                        kind="signed_nda",
+                        filename=_safe_filename(nda.filename, f["_nda_kind"]),
+                        media_type=MEDIA_TYPES[f["_nda_kind"]],
+                        size=len(nda.content),
+                        sha256=hashlib.sha256(nda.content).hexdigest(),
+                        content=nda.content,
+                        uploaded_at=dt.datetime.now(dt.UTC),
+                    )
+                )
         self.log.append(
             Entry(
                 kind="data_request",
@@ -247,36 +390,140 @@ class DataRequests:
                 organisation=f["organisation_name"],
                 action=f"{reference} → {r.forum}",
                 parameters=f["data_type"],
+                reason=f"signed NDA sha256 {hashlib.sha256(nda.content).hexdigest()}" if nda else None,
             )
         )
+        self._tell_requester_of_submission(f, reference, r, service, due)
+        if r.forum != "none":
+            self.outbox.notify(
+                load_rules()["forum_mailboxes"][r.forum],
+                f"New data request {reference} for the {r.forum_label}",
+                f"{f['organisation_name']} ({f['organisation_type']}) asks for "
+                f"{load_rules()['data_types'][f['data_type']].lower()}.\n\nIntended use: {f['intended_use']}\n"
+                f"Due: {due:%A %d %B %Y} ({service}).\n\nDecide on it at /admin/requests.",
+                reference,
+            )
         return reference, key, r, due
 
-    def status(self, reference: str, key: str) -> dict:
-        """What the requester may see of their request (the status key proves it is theirs)."""
-        import hashlib
+    def _tell_requester_of_submission(self, f, reference, r, service, due) -> None:
+        if r.forum == "none":
+            body = (
+                f"Your request {reference} needs no authorization: {r.why}.\n"
+                f"Open the report at /reports/{f.get('report_slug')}."
+            )
+        else:
+            body = (
+                f"We received your request {reference}. It goes to the {r.forum_label} ({r.why}).\n"
+                f"Expected answer by {due:%A %d %B %Y} ({service}).\n\n"
+                "Check its status on the request page with your reference and the status key shown when "
+                "you submitted (for your protection the key is not repeated here)."
+            )
+        self.outbox.notify(f["email"], f"NSER data request {reference} received", body, reference)
+
+    # -- the requester ----------------------------------------------------------------------------------
+
+    def _own(self, s, reference: str, key: str):
         import hmac
 
         from sqlalchemy import select
 
         from dashboard.models import DataRequest
 
-        with self.sessions() as s:
-            row = s.scalar(select(DataRequest).where(DataRequest.reference == (reference or "")))
-        if row is None or not hmac.compare_digest(
-            row.status_key_hash, hashlib.sha256((key or "").encode()).hexdigest()
-        ):
+        row = s.scalar(select(DataRequest).where(DataRequest.reference == (reference or "")))
+        if row is None or not hmac.compare_digest(row.status_key_hash, _hash_key(key)):
             raise RequestError("no request with that reference and status key")
+        return row
+
+    def status(self, reference: str, key: str) -> dict:
+        """What the requester may see of their request (the status key proves it is theirs)."""
+        from sqlalchemy import select
+
+        from dashboard.models import RequestDocument
+
         rules = load_rules()
+        with self.sessions() as s:
+            row = self._own(s, reference, key)
+            docs = list(s.scalars(select(RequestDocument).where(RequestDocument.request_id == row.id)))
+        granted = row.provisioned or {}
         return {
             "reference": row.reference,
-            "state": row.state,
+            "state": "submitted" if row.state == "deciding" else row.state,
             "forum": rules["forums"][row.forum],
             "why": row.route_reason,
             "service": row.service,
             "due_on": row.due_on,
             "comment": row.comment,
             "submitted_at": row.submitted_at,
+            "decided_at": row.decided_at if row.state in ("approved", "rejected") else None,
+            "documents": [{"kind": d.kind, "filename": d.filename, "sha256": d.sha256} for d in docs],
+            "granted": {
+                k: granted.get(k)
+                for k in ("user", "record_role", "scope", "api_client", "api_scopes", "expires")
+            }
+            if row.state == "approved"
+            else None,
+            "credentials_collected_at": row.credentials_collected_at,
         }
+
+    def collect_credentials(self, reference: str, key: str, ip: str | None = None) -> dict:
+        """Once, for the holder of the status key of an approved request: a temporary password for the
+        portal user (to be changed at the first login) and a new secret for the API client. Nobody else
+        ever sees them, the approver included; a second attempt is refused (and says when)."""
+        from sqlalchemy import update
+
+        from dashboard.accounts import Accounts
+        from dashboard.api_clients import ApiClients
+        from dashboard.audit import Entry
+        from dashboard.models import DataRequest
+
+        with self.sessions() as s:
+            row = self._own(s, reference, key)
+        if row.state != "approved":
+            raise RequestError(f"{row.reference} is not approved, so there are no credentials to collect")
+        with self.sessions.begin() as s:
+            claimed = s.execute(
+                update(DataRequest)
+                .where(DataRequest.id == row.id, DataRequest.credentials_collected_at.is_(None))
+                .values(credentials_collected_at=dt.datetime.now(dt.UTC))
+            ).rowcount
+        if not claimed:
+            with self.sessions() as s:
+                when = s.get(DataRequest, row.id).credentials_collected_at
+            raise RequestError(
+                f"the credentials of {row.reference} were collected on {when:%d %B %Y at %H:%M} UTC; "
+                "if that was not you, tell the BISP focal person at once"
+            )
+        granted = row.provisioned or {}
+        out = {"expires": granted.get("expires")}
+        try:
+            if granted.get("user"):
+                out["username"] = granted["user"]
+                out["password"] = Accounts(self.engine, self.log).issue_temporary_password(
+                    granted["user"], actor=f"requester of {row.reference}"
+                )
+            if granted.get("api_client"):
+                out["client_id"] = granted["api_client"]
+                out["client_secret"] = ApiClients(self.engine, log=self.log).rotate_secret(
+                    granted["api_client"], actor=f"requester of {row.reference}"
+                )
+            self.log.append(  # logged before anything is handed over
+                Entry(
+                    kind="data_request",
+                    outcome="collected",
+                    ip=ip,
+                    username=row.email,
+                    organisation=row.organisation_name,
+                    action=row.reference,
+                    parameters=", ".join(k for k in ("username", "client_id") if k in out),
+                )
+            )
+        except Exception:
+            with self.sessions.begin() as s:  # nothing was handed over: let the requester try again
+                s.get(DataRequest, row.id).credentials_collected_at = None
+            raise
+        return out
+
+    # -- the forums -------------------------------------------------------------------------------------
 
     def queue(self, principal) -> list:
         """Requests waiting for the forums this user sits on (MIS sees every open request)."""
@@ -288,99 +535,330 @@ class DataRequests:
             raise RequestError("only BISP staff see the request queues")
         forums = [f for f, duty in DUTY_OF_FORUM.items() if duty in principal.duties]
         with self.sessions() as s:
-            q = select(DataRequest).where(DataRequest.state == "submitted").order_by(DataRequest.due_on)
+            q = (
+                select(DataRequest)
+                .where(DataRequest.state.in_(("submitted", "deciding")))
+                .order_by(DataRequest.due_on, DataRequest.id)
+            )
             rows = list(s.scalars(q).all())
         return [r for r in rows if r.forum in forums] if forums else rows  # a forum member: their forum only
+
+    def document(self, principal, reference: str, kind: str = "signed_nda"):
+        """A document of a request, for BISP staff only (every download is in the access log)."""
+        from sqlalchemy import select
+
+        from dashboard.audit import Entry
+        from dashboard.models import DataRequest, RequestDocument
+
+        if principal is None or principal.tier != "mis":
+            raise RequestError("only BISP staff see the documents of a request")
+        with self.sessions() as s:
+            doc = s.scalar(
+                select(RequestDocument)
+                .join(DataRequest, DataRequest.id == RequestDocument.request_id)
+                .where(DataRequest.reference == reference, RequestDocument.kind == kind)
+            )
+        if doc is None:
+            raise RequestError(f"{reference} has no {kind.replace('_', ' ')}")
+        self.log.append(
+            Entry(
+                kind="data_request",
+                outcome="document",
+                user_id=principal.user_id,
+                username=principal.username,
+                organisation=principal.organisation,
+                action=f"{reference} {kind}",
+                parameters=doc.sha256,
+            )
+        )
+        return doc
+
+    def organisation_changes(self, row) -> tuple[bool, dict]:
+        """(does the organisation exist?, {field: (now, asked)}) — what approving would change."""
+        from sqlalchemy import select
+
+        from dashboard.models import Organisation
+
+        with self.sessions() as s:
+            org = s.scalar(select(Organisation).where(Organisation.name == row.organisation_name))
+        if org is None:
+            return False, {}
+        asked = {
+            "org_type": row.organisation_type,
+            "address": row.address,
+            "registration_body": row.registration_body,
+            "registration_number": row.registration_number,
+        }
+        return True, {
+            k: (getattr(org, k), v) for k, v in asked.items() if v is not None and v != getattr(org, k)
+        }
+
+    def check_grant(self, row, grant: dict | None) -> dict:
+        """The access a forum grants, checked against what the request's type of data allows."""
+        rules = load_rules()["grants"][row.data_type]
+        grant = dict(grant or {})
+        role = grant.get("record_role") or rules["record_roles"][0]
+        if role not in rules["record_roles"]:
+            raise RequestError(
+                f"Record role: a request for {row.data_type.replace('_', ' ')} data allows "
+                f"{', '.join(rules['record_roles'])}, not {role}"
+            )
+        wants_api = row.channel in ("api", "both")
+        scopes = grant.get("api_scopes")
+        scopes = list(rules["api_scopes"]) if scopes is None else list(scopes)
+        if wants_api:
+            extra = set(scopes) - set(rules["api_scopes"])
+            if extra:
+                raise RequestError(
+                    f"API scopes: a request for {row.data_type.replace('_', ' ')} data allows "
+                    f"{', '.join(rules['api_scopes']) or 'none'}, not {', '.join(sorted(extra))}"
+                )
+            if not scopes:
+                raise RequestError(
+                    "API scopes: this request asks for the API; grant at least one scope"
+                    if rules["api_scopes"]
+                    else f"API: a request for {row.data_type.replace('_', ' ')} data cannot be served by the API"
+                )
+        try:
+            days = int(grant.get("days") or rules["max_days"])
+        except (TypeError, ValueError):
+            raise RequestError("Days of access: a whole number") from None
+        if not 1 <= days <= rules["max_days"]:
+            raise RequestError(f"Days of access: between 1 and {rules['max_days']} for this type of data")
+        area = (grant.get("scope") or "").strip() or None
+        if area is not None:
+            from dashboard.accounts import AccountError, _check_geo_code
+
+            try:
+                _check_geo_code(area)
+            except AccountError as exc:
+                raise RequestError(f"Area: {exc}") from None
+        return {
+            "record_role": role,
+            "api_scopes": sorted(scopes) if wants_api else [],
+            "days": days,
+            "scope": area,
+        }
 
     def decide(
         self, principal, reference: str, approve: bool, comment: str | None = None, grant: dict | None = None
     ) -> Decision:
-        """Approve (and provision) or reject a request; only a member of its forum may decide."""
-        import secrets
+        """Approve (and provision) or reject a request; only a member of its forum may decide.
 
-        from sqlalchemy import select
+        The request is claimed first (one decision even if two members press at once); provisioning then
+        creates or updates the organisation, a portal user and/or an API client with the granted role,
+        area, scopes and end date, and records the signed NDA. If provisioning fails the claim is released
+        and the request stays in the queue. Nobody sees the new credentials here: the requester collects
+        them once from the status page."""
+        from sqlalchemy import and_, or_, select, update
 
-        from dashboard.accounts import AccountError, Accounts
         from dashboard.audit import Entry
-        from dashboard.models import DataRequest, Organisation
+        from dashboard.models import DataRequest, RequestDocument
 
         with self.sessions() as s:
             row = s.scalar(select(DataRequest).where(DataRequest.reference == reference))
         if row is None:
             raise RequestError(f"no request {reference}")
-        if row.state != "submitted":
-            raise RequestError(f"{reference} is {row.state}; only a submitted request can be decided")
         duty = DUTY_OF_FORUM.get(row.forum)
         if principal is None or principal.tier != "mis" or duty not in principal.duties:
             raise RequestError(f"{reference} is for the {load_rules()['forums'][row.forum]} to decide")
+        if row.state not in ("submitted", "deciding"):
+            raise RequestError(f"{reference} is {row.state}; only a submitted request can be decided")
         if not approve and not (comment or "").strip():
             raise RequestError("a rejection needs a comment for the requester")
-        provisioned, password = None, None
-        if approve:
-            grant = grant or {}
-            accounts = Accounts(self.engine, self.log)
-            with self.sessions() as s:
-                exists = s.scalar(select(Organisation.id).where(Organisation.name == row.organisation_name))
-            try:
-                if not exists:
-                    accounts.add_organisation(
-                        row.organisation_name,
-                        row.organisation_type,
-                        row.registration_body,
-                        row.registration_number,
-                        row.address,
-                        actor=principal.username,
+        checked = self.check_grant(row, grant) if approve else None
+        now = dt.datetime.now(dt.UTC)
+        with self.sessions.begin() as s:
+            claimed = s.execute(
+                update(DataRequest)
+                .where(
+                    DataRequest.id == row.id,
+                    or_(
+                        DataRequest.state == "submitted",
+                        and_(DataRequest.state == "deciding", DataRequest.decided_at < now - STALE_CLAIM),
+                    ),
+                )
+                .values(state="deciding", decided_by=principal.user_id, decided_at=now)
+            ).rowcount
+        if not claimed:
+            raise RequestError(f"{reference} is being decided by another member right now")
+        try:
+            provisioned = None
+            if approve:
+                with self.sessions() as s:
+                    nda = s.scalar(
+                        select(RequestDocument).where(
+                            RequestDocument.request_id == row.id, RequestDocument.kind == "signed_nda"
+                        )
                     )
+                provisioned = self._provision(principal, row, checked, nda)
+            with self.sessions.begin() as s:
+                live = s.get(DataRequest, row.id)
+                live.state = "approved" if approve else "rejected"
+                live.decided_by, live.decided_at, live.comment = principal.user_id, now, comment
+                live.provisioned = provisioned
+        except Exception:
+            with self.sessions.begin() as s:  # release the claim: the request waits in the queue again
+                live = s.get(DataRequest, row.id)
+                live.state, live.decided_by, live.decided_at = "submitted", None, None
+            raise
+        state = "approved" if approve else "rejected"
+        self.log.append(
+            Entry(
+                kind="data_request",
+                outcome=state,
+                user_id=principal.user_id,
+                username=principal.username,
+                organisation=principal.organisation,
+                action=reference,
+                parameters=json.dumps(provisioned, sort_keys=True, default=str) if provisioned else None,
+                reason=comment,
+            )
+        )
+        self._tell_requester_of_decision(row, state, comment, provisioned)
+        return Decision(reference, state, provisioned)
+
+    def _provision(self, principal, row, grant: dict, nda) -> dict:
+        import secrets
+
+        from dashboard.accounts import AccountError, Accounts
+        from dashboard.api_clients import ApiClientError, ApiClients
+
+        accounts = Accounts(self.engine, self.log)
+        exists, changes = self.organisation_changes(row)
+        if "org_type" in changes:
+            types = governance.load()["organisation_types"]
+            before, asked = changes["org_type"]
+            raise RequestError(
+                f"{row.organisation_name} is registered as {types[before]['label']}, but the request says "
+                f"{types[asked]['label']}: correct the organisation or reject the request"
+            )
+        until = dt.date.today() + dt.timedelta(days=grant["days"])
+        out = {
+            "organisation": row.organisation_name,
+            "organisation_changes": {k: {"from": a, "to": b} for k, (a, b) in changes.items()},
+            "record_role": grant["record_role"],
+            "scope": grant["scope"],
+            "expires": until.isoformat(),
+            "user": None,
+            "api_client": None,
+            "api_scopes": grant["api_scopes"],
+            "nda": {"filename": nda.filename, "sha256": nda.sha256, "size": nda.size} if nda else None,
+        }
+        try:
+            if not exists:
+                accounts.add_organisation(
+                    row.organisation_name,
+                    row.organisation_type,
+                    row.registration_body,
+                    row.registration_number,
+                    row.address,
+                    actor=principal.username,
+                )
+            elif changes:
+                accounts.update_organisation(
+                    row.organisation_name,
+                    row.registration_body,
+                    row.registration_number,
+                    row.address,
+                    actor=principal.username,
+                )
+            if row.channel in ("portal", "both"):
                 base = re.sub(r"[^a-z0-9]", "", row.email.split("@")[0].lower())[:20] or "user"
-                username = base
                 taken = {u.username for u, _ in accounts.users()}
-                n = 1
+                username, n = base, 1
                 while username in taken:
                     n += 1
                     username = f"{base}{n}"
-                password = secrets.token_urlsafe(12)
-                role = grant.get("record_role") or ("none" if row.data_type == "statistical" else "basic")
-                until = dt.date.today() + dt.timedelta(days=int(grant.get("days") or 365))
+                # a password nobody knows: the requester collects a temporary one from the status page
                 accounts.add_user(
                     username,
                     row.focal_person,
                     row.organisation_name,
-                    password,
+                    secrets.token_urlsafe(32),
                     "business",
-                    role,
+                    grant["record_role"],
                     [],
-                    grant.get("scope"),
+                    grant["scope"],
                     actor=principal.username,
                     access_until=until,
                 )
-            except AccountError as exc:
-                raise RequestError(f"provisioning: {exc}") from exc
-            expires = until.isoformat()
-            provisioned = {
-                "organisation": row.organisation_name,
-                "user": username,
-                "record_role": role,
-                "scope": grant.get("scope"),
-                "expires": expires,
-            }
-        with self.sessions.begin() as s:
-            live = s.scalar(select(DataRequest).where(DataRequest.reference == reference))
-            live.state = "approved" if approve else "rejected"
-            live.decided_by, live.decided_at, live.comment = (
-                principal.user_id,
-                dt.datetime.now(dt.UTC),
-                comment,
+                out["user"] = username
+            if row.channel in ("api", "both"):
+                client_id, _unknown_secret = ApiClients(self.engine, log=self.log).add(
+                    row.organisation_name,
+                    f"{row.organisation_name} ({row.reference})",
+                    grant["api_scopes"],
+                    "business",
+                    grant["record_role"],
+                    grant["scope"],
+                    actor=principal.username,
+                    callback_url=row.callback_url,
+                    access_until=until,
+                )
+                out["api_client"] = client_id  # its secret is made anew when the requester collects it
+        except (AccountError, ApiClientError) as exc:
+            raise RequestError(f"provisioning: {exc}") from exc
+        return out
+
+    def _tell_requester_of_decision(self, row, state: str, comment: str | None, provisioned) -> None:
+        if state == "approved":
+            got = []
+            if provisioned.get("user"):
+                got.append(f"a web portal account ({provisioned['user']}, role {provisioned['record_role']})")
+            if provisioned.get("api_client"):
+                got.append(f"an API client ({provisioned['api_client']})")
+            body = (
+                f"Your request {row.reference} was approved"
+                + (f": {comment}" if comment else ".")
+                + f"\n\nGranted: {' and '.join(got)}, until {provisioned['expires']}.\n"
+                "Collect your credentials once on the request page: open the status box with your "
+                "reference and status key and choose 'Collect credentials'. The portal asks you to set "
+                "your own password at the first login."
             )
-            live.provisioned = provisioned
-        self.log.append(
-            Entry(
-                kind="data_request",
-                outcome=live.state,
-                user_id=principal.user_id,
-                username=principal.username,
-                action=reference,
-                parameters=str(provisioned) if provisioned else None,
-                reason=comment,
+        else:
+            body = f"Your request {row.reference} was not approved.\n\nThe {load_rules()['forums'][row.forum]} wrote: {comment}"
+        self.outbox.notify(row.email, f"NSER data request {row.reference} {state}", body, row.reference)
+
+    def overdue(self, today: dt.date | None = None) -> list:
+        """Open requests past their due date, oldest first."""
+        from sqlalchemy import select
+
+        from dashboard.models import DataRequest
+
+        today = today or dt.date.today()
+        with self.sessions() as s:
+            rows = list(
+                s.scalars(
+                    select(DataRequest)
+                    .where(DataRequest.state.in_(("submitted", "deciding")), DataRequest.due_on < today)
+                    .order_by(DataRequest.due_on)
+                )
             )
-        )
-        return Decision(reference, "approved" if approve else "rejected", provisioned, password)
+        return rows
+
+    def remind(self, today: dt.date | None = None) -> dict[str, int]:
+        """Tell each forum's secretariat which of its requests are overdue; returns {forum: count}."""
+        rules = load_rules()
+        by_forum: dict[str, list] = {}
+        for row in self.overdue(today):
+            by_forum.setdefault(row.forum, []).append(row)
+        for forum, rows in by_forum.items():
+            lines = [
+                f"- {r.reference}: {r.organisation_name}, {r.data_type}, due {r.due_on:%d %b %Y}"
+                for r in rows
+            ]
+            self.outbox.notify(
+                rules["forum_mailboxes"][forum],
+                f"{len(rows)} overdue data request(s) for the {rules['forums'][forum]}",
+                "These requests are past their service timeline (plan 8.5):\n"
+                + "\n".join(lines)
+                + "\n\nDecide on them at /admin/requests.",
+            )
+        return {f: len(r) for f, r in by_forum.items()}
+
+
+def _safe_filename(name: str, kind: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", (name or "signed-nda").rsplit("/", 1)[-1])[:150].strip("._")
+    ext = {"pdf": ".pdf", "png": ".png", "jpeg": ".jpg"}[kind]
+    return (stem or "signed-nda").removesuffix(ext) + ext

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -236,6 +237,7 @@ class ApiClient(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | revoked
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    access_until: Mapped[dt.date | None] = mapped_column(Date)  # access granted by a request ends then
 
 
 class PartnerObservation(Base):
@@ -288,3 +290,37 @@ class DataRequest(Base):
     nda_signed: Mapped[bool] = mapped_column(Boolean, default=False)
     provisioned: Mapped[dict | None] = mapped_column(JSON)
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    channel: Mapped[str] = mapped_column(String(10), default="portal")  # portal | api | both
+    callback_url: Mapped[str | None] = mapped_column(String(400))  # the API client's async answers
+    credentials_collected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RequestDocument(Base):
+    """A document that came with a data request, e.g. the signed NDA (Schedule III), kept as uploaded."""
+
+    __tablename__ = "request_documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("data_requests.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # signed_nda
+    filename: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notification(Base):
+    """The outbox: every message the product sends (to a requester, to a forum), kept whether or not it
+    could be delivered, so nobody is told nothing silently."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(40), index=True)  # the data request it is about
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)

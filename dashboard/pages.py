@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import session
 
-from dashboard.web import csrf_token, current_principal
+from dashboard.web import PASSWORD_PAGE, csrf_token, current_principal, logged_in_principal
 
 RANK = {"public": 0, "business": 1, "mis": 2}
 
@@ -30,6 +30,13 @@ def _guarded(page: dict):
     path = page.get("path", "/")
 
     def layout(**kwargs):
+        pending = logged_in_principal()
+        if pending is not None and pending.must_change_password and path != PASSWORD_PAGE:
+            # a temporary password is replaced before anything else (the next page comes back after)
+            back = f"{path}?{urlencode({k: v for k, v in kwargs.items() if isinstance(v, str)})}".rstrip("?")
+            return dcc.Location(
+                id="guard-redirect", href=f"{PASSWORD_PAGE}?next={quote(back, safe='/')}", refresh=True
+            )
         principal = current_principal()
         have = "public" if principal is None else principal.tier
         if not allowed(tier, have):
@@ -47,11 +54,14 @@ def _guarded(page: dict):
             return dbc.Alert(
                 "Your account does not give access to this page.", color="warning", className="mt-3"
             )
-        kwargs.pop("csrf", None)
-        kwargs.pop("mis", None)
+        for injected in ("csrf", "mis", "error", "who"):  # set by the server, never from the URL
+            kwargs.pop(injected, None)
         extra = {"csrf": csrf_token(), "mis": have == "mis"}
         if page.get("module", "").endswith(".login"):
             extra["error"] = session.pop("login_error", None)
+        if path == PASSWORD_PAGE:
+            extra["error"] = session.pop("password_error", None)
+            extra["who"] = pending
         return inner(**kwargs, **extra) if callable(inner) else inner
 
     return layout

@@ -21,7 +21,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from cubes.query import Actor
-from dashboard.accounts import Accounts, LoginRefused, Principal
+from dashboard.accounts import AccountError, Accounts, LoginRefused, Principal
 from dashboard.audit import AccessLog, Entry
 from dashboard.oversight import actor_for
 from data.secrets import kept_secret
@@ -64,11 +64,25 @@ def client_ip() -> str | None:
     return request.remote_addr
 
 
-def current_principal() -> Principal | None:
+def logged_in_principal() -> Principal | None:
+    """Whoever is logged in, even with a temporary password still to replace (only the password page
+    asks this; everything else asks ``current_principal``)."""
     user = flask_login.current_user
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return user.principal
+
+
+def current_principal() -> Principal | None:
+    """The logged-in user the app serves. Someone who must still replace a temporary password counts as
+    nobody here — every page, callback and the gateway treat them as the public until they have."""
+    principal = logged_in_principal()
+    if principal is None or principal.must_change_password:
+        return None
+    return principal
+
+
+PASSWORD_PAGE = "/account/password"
 
 
 def current_actor() -> Actor:
@@ -194,7 +208,53 @@ def configure(server: Flask, script_hashes_fn) -> None:
         session.clear()  # no session fixation: a fresh session after login
         flask_login.login_user(SessionUser(principal))
         csrf_token()
+        if principal.must_change_password:
+            return redirect(f"{PASSWORD_PAGE}?next={quote(target, safe='/')}", code=303)
         return redirect(target, code=303)
+
+    @server.post("/auth/password")
+    def _change_password():
+        principal = logged_in_principal()
+        target = _safe_next(request.form.get("next"))
+        if principal is None:
+            return redirect(f"/login?next={quote(PASSWORD_PAGE, safe='/')}", code=303)
+        try:
+            accounts.change_password(
+                principal.username,
+                request.form.get("current", ""),
+                request.form.get("new", ""),
+                request.form.get("confirm", ""),
+            )
+        except AccountError as exc:
+            session["password_error"] = str(exc)
+            return redirect(f"{PASSWORD_PAGE}?next={quote(target, safe='/')}", code=303)
+        refreshed = accounts.get(principal.username)
+        session.clear()  # a fresh session with the new password
+        if refreshed is not None:
+            flask_login.login_user(SessionUser(refreshed))
+        csrf_token()
+        return redirect(target, code=303)
+
+    @server.get("/admin/requests/<reference>/signed-nda")
+    def _signed_nda(reference: str):
+        """The signed NDA of a request, for BISP staff (in the access log)."""
+        from dashboard.data_requests import DataRequests, RequestError
+
+        principal = current_principal()
+        if principal is None:
+            return redirect(f"/login?next={quote(request.path, safe='/')}", code=303)
+        try:
+            doc = DataRequests().document(principal, reference)
+        except RequestError as exc:
+            abort(403 if principal.tier != "mis" else 404, description=str(exc))
+        return flask.Response(
+            doc.content,
+            mimetype=doc.media_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{doc.filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @server.post("/auth/logout")
     def _logout():

@@ -35,6 +35,7 @@ def field(name: str, label: str, kind: str = "text"):
 
 def layout(**_) -> html.Div:
     rules = load_rules()
+    nda = rules["signed_nda"]
     gov = governance.load()
     types = [{"label": t["label"], "value": k} for k, t in gov["organisation_types"].items() if k != "bisp"]
     rates = [
@@ -109,6 +110,36 @@ def layout(**_) -> html.Div:
                                 ],
                                 className="mb-2",
                             ),
+                            dbc.Row(
+                                [
+                                    dbc.Col(
+                                        [
+                                            dbc.Label("Delivery", html_for="rq-channel"),
+                                            dcc.Dropdown(
+                                                id="rq-channel",
+                                                options=[
+                                                    {"label": v, "value": k}
+                                                    for k, v in rules["channels"].items()
+                                                ],
+                                                value="portal",
+                                                clearable=False,
+                                            ),
+                                        ],
+                                        md=6,
+                                    ),
+                                    dbc.Col(
+                                        [
+                                            dbc.Label(
+                                                "API callback URL (optional, for answers sent back)",
+                                                html_for="rq-callback_url",
+                                            ),
+                                            dbc.Input(id="rq-callback_url", type="url"),
+                                        ],
+                                        md=6,
+                                    ),
+                                ],
+                                className="mb-2",
+                            ),
                             dbc.Label(
                                 "Statistics already in a published report? Choose it: no authorization is needed",
                                 html_for="rq-report_slug",
@@ -124,6 +155,23 @@ def layout(**_) -> html.Div:
                                 label="We accept the data-sharing agreement and the NDA (needed for record-level data)",
                                 value=False,
                             ),
+                            dbc.Label(
+                                "Signed NDA (record-level data): the NDA signed by an authorised officer, PDF or a scan, "
+                                f"at most {nda['max_bytes'] / 1e6:.0f} MB",
+                                html_for=ids.RQ_NDA_UPLOAD,
+                                className="mt-2",
+                            ),
+                            dcc.Upload(
+                                id=ids.RQ_NDA_UPLOAD,
+                                children=html.Div(
+                                    [html.I(className="bi bi-upload me-2"), "Choose the signed NDA"],
+                                    className="btn btn-outline-secondary btn-sm",
+                                ),
+                                accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg",
+                                max_size=nda["max_bytes"],
+                                multiple=False,
+                            ),
+                            html.Div(id=ids.RQ_NDA_NAME, className="small text-body-secondary mt-1"),
                             dbc.Button(
                                 "Submit the request", id=ids.RQ_SUBMIT, color="primary", className="mt-2"
                             ),
@@ -157,11 +205,18 @@ def layout(**_) -> html.Div:
                             html.H2("Rates", className="h6"),
                             html.Ul(rates, className="small"),
                             html.H2("Questions", className="h6"),
-                            html.P(
-                                "Published reports need no request: see Reports. Record-level data need the NDA. "
-                                f"BISP focal person: {rules['focal_person']}.",
-                                className="small",
+                            dbc.Accordion(
+                                [
+                                    dbc.AccordionItem(
+                                        html.P(item["a"], className="small mb-0"), title=item["q"]
+                                    )
+                                    for item in rules.get("faq") or []
+                                ],
+                                start_collapsed=True,
+                                className="small mb-2",
+                                id="rq-faq",
                             ),
+                            html.P(f"BISP focal person: {rules['focal_person']}.", className="small"),
                             html.H2("Check a request", className="h6 mt-3"),
                             dbc.Input(
                                 id=ids.RQ_STATUS_REF,
@@ -170,7 +225,16 @@ def layout(**_) -> html.Div:
                             ),
                             dbc.Input(id=ids.RQ_STATUS_KEY, placeholder="Status key", className="mb-1"),
                             dbc.Button("Show status", id=ids.RQ_STATUS_GO, size="sm", color="secondary"),
+                            dbc.Button(
+                                "Collect credentials",
+                                id=ids.RQ_COLLECT,
+                                size="sm",
+                                color="success",
+                                outline=True,
+                                className="ms-2",
+                            ),
                             html.Div(id=ids.RQ_STATUS_OUT, className="mt-2 small", role="status"),
+                            html.Div(id=ids.RQ_CREDENTIALS, className="mt-2 small", role="status"),
                         ],
                         lg=4,
                     ),

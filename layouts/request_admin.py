@@ -8,6 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard import governance
 from layouts import ids
 
 dash.register_page(
@@ -48,6 +49,49 @@ def layout(**_) -> html.Div:
                             ],
                             className="g-2",
                         ),
+                        dbc.Row(
+                            [
+                                dbc.Col(
+                                    [
+                                        dbc.Label(
+                                            "API scopes (for delivery by API)",
+                                            html_for=ids.RQA_SCOPES,
+                                            className="small",
+                                        ),
+                                        dcc.Dropdown(
+                                            id=ids.RQA_SCOPES,
+                                            options=[
+                                                {"label": f"{k}: {v}", "value": k}
+                                                for k, v in governance.load()["api_scopes"].items()
+                                            ],
+                                            multi=True,
+                                            placeholder="all the request's type of data allows",
+                                        ),
+                                    ],
+                                    md=8,
+                                ),
+                                dbc.Col(
+                                    [
+                                        dbc.Label("Days of access", html_for=ids.RQA_DAYS, className="small"),
+                                        dbc.Input(
+                                            id=ids.RQA_DAYS,
+                                            type="number",
+                                            min=1,
+                                            step=1,
+                                            placeholder="the longest allowed",
+                                        ),
+                                    ],
+                                    md=4,
+                                ),
+                            ],
+                            className="g-2 mt-1",
+                        ),
+                        html.P(
+                            "A forum grants no more than the type of data allows: statistics give no record role; "
+                            "confidential data basic or standard; secret data and complete exports power. The "
+                            "requester collects the credentials once from the status page.",
+                            className="small text-body-secondary mt-2 mb-0",
+                        ),
                         dbc.ButtonGroup(
                             [
                                 dbc.Button("Approve and provision", id=ids.RQA_APPROVE, color="success"),
@@ -60,5 +104,7 @@ def layout(**_) -> html.Div:
                 ),
                 className="mt-3",
             ),
+            html.H2("Messages", className="h6 mt-4"),
+            html.Div(id=ids.RQA_OUTBOX),
         ]
     )

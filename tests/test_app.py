@@ -49,6 +49,7 @@ def test_every_page_is_registered_with_a_tier(client):
         "/records": "business",
         "/request": "public",
         "/admin/requests": "mis",
+        "/account/password": "public",
     }
 
 

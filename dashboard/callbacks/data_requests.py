@@ -6,8 +6,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html, no_update
 
-from dashboard.data_requests import DataRequests, RequestError, is_overdue, load_rules
-from dashboard.web import current_principal
+from dashboard.data_requests import DataRequests, RequestError, Upload, load_rules
+from dashboard.web import client_ip, current_principal
 from layouts import components, ids
 
 FORM_FIELDS = (
@@ -26,6 +26,8 @@ FORM_FIELDS = (
     "granularity",
     "nda_accepted",
     "report_slug",
+    "channel",
+    "callback_url",
 )
 
 
@@ -37,21 +39,50 @@ def published_reports(_):
     return [{"label": r.design["title"], "value": r.slug} for r in Reports().catalogue()]
 
 
+def _upload(contents: str | None, filename: str | None) -> Upload | None:
+    """dcc.Upload's data URL as bytes (None when nothing was chosen or it is not base64)."""
+    import base64
+    import binascii
+
+    if not contents or "," not in contents:
+        return None
+    try:
+        return Upload(filename or "signed-nda", base64.b64decode(contents.split(",", 1)[1], validate=True))
+    except (binascii.Error, ValueError):
+        return None
+
+
+@callback(
+    Output(ids.RQ_NDA_NAME, "children"),
+    Input(ids.RQ_NDA_UPLOAD, "filename"),
+    prevent_initial_call=True,
+)
+def chosen_nda(filename):
+    return f"Chosen: {filename}" if filename else None
+
+
 @callback(
     Output(ids.RQ_RESULT, "children"),
     Input(ids.RQ_SUBMIT, "n_clicks"),
     *[State(f"rq-{f}", "value") for f in FORM_FIELDS],
+    State(ids.RQ_NDA_UPLOAD, "contents"),
+    State(ids.RQ_NDA_UPLOAD, "filename"),
     prevent_initial_call=True,
 )
 def submit(n, *values):
     if not n:
         return no_update
+    *fields, contents, filename = values
+    form = dict(zip(FORM_FIELDS, fields, strict=True))
+    nda = _upload(contents, filename)
     try:
-        reference, key, route, due = DataRequests().submit(dict(zip(FORM_FIELDS, values, strict=True)))
+        reference, key, route, due = DataRequests().submit(
+            form, documents={"signed_nda": nda} if nda else None
+        )
     except RequestError as exc:
         return dbc.Alert(str(exc), color="danger")
     if route.forum == "none":
-        slug = dict(zip(FORM_FIELDS, values, strict=True)).get("report_slug")
+        slug = form.get("report_slug")
         body = [
             html.P(f"{reference}: no authorization is needed — {route.why}."),
             html.P(["Open it here: ", html.A(f"/reports/{slug}", href=f"/reports/{slug}")]),
@@ -61,9 +92,42 @@ def submit(n, *values):
             html.P([html.Strong(f"Reference {reference}"), f" — sent to the {route.forum_label}."]),
             html.P(route.why, className="small"),
             html.P(f"Expected answer by {due:%A %d %B %Y}."),
-            html.P(["Status key (keep it; it shows your request's status): ", html.Code(key, id="rq-key")]),
+            html.P(
+                [
+                    "Status key (keep it: with the reference it shows your request's status and, once "
+                    "approved, gives you your credentials): ",
+                    html.Code(key, id="rq-key"),
+                ]
+            ),
         ]
     return dbc.Alert(body, color="success", id="rq-done")
+
+
+def _status_view(s: dict) -> html.Div:
+    granted = s["granted"]
+    lines = [
+        html.P([html.Strong(s["reference"]), f": {s['state']} — {s['forum']}"]),
+        html.P(f"{s['service']}, due {s['due_on']:%d %B %Y}"),
+        html.P(f"Comment: {s['comment']}") if s["comment"] else None,
+    ]
+    for d in s["documents"]:
+        lines.append(html.P(f"Received: {d['filename']} (SHA-256 {d['sha256'][:16]}…)", className="mb-1"))
+    if granted:
+        what = []
+        if granted.get("user"):
+            what.append(f"portal user {granted['user']} (records: {granted['record_role']})")
+        if granted.get("api_client"):
+            what.append(f"API client {granted['api_client']} ({', '.join(granted['api_scopes'])})")
+        area = f", area {granted['scope']}" if granted.get("scope") else ""
+        lines.append(html.P(f"Granted: {' and '.join(what)}{area}, until {granted['expires']}."))
+        lines.append(
+            html.P(
+                f"Credentials collected on {s['credentials_collected_at']:%d %B %Y}."
+                if s["credentials_collected_at"]
+                else "Your credentials are ready: choose Collect credentials (they are shown once)."
+            )
+        )
+    return html.Div(lines, id="rq-status")
 
 
 @callback(
@@ -80,47 +144,116 @@ def status(n, reference, key):
         s = DataRequests().status((reference or "").strip(), (key or "").strip())
     except RequestError as exc:
         return dbc.Alert(str(exc), color="warning")
-    return html.Div(
+    return _status_view(s)
+
+
+@callback(
+    Output(ids.RQ_CREDENTIALS, "children"),
+    Input(ids.RQ_COLLECT, "n_clicks"),
+    State(ids.RQ_STATUS_REF, "value"),
+    State(ids.RQ_STATUS_KEY, "value"),
+    prevent_initial_call=True,
+)
+def collect(n, reference, key):
+    """The requester's credentials, once, to the holder of the status key (checked in DataRequests)."""
+    if not n:
+        return no_update
+    try:
+        got = DataRequests().collect_credentials(
+            (reference or "").strip(), (key or "").strip(), ip=client_ip()
+        )
+    except RequestError as exc:
+        return dbc.Alert(str(exc), color="warning")
+    rows = []
+    if got.get("username"):
+        rows += [
+            html.Dt("Portal username"),
+            html.Dd(html.Code(got["username"], id="rq-cred-user")),
+            html.Dt("Temporary password (you choose your own at the first login)"),
+            html.Dd(html.Code(got["password"], id="rq-cred-password")),
+        ]
+    if got.get("client_id"):
+        rows += [
+            html.Dt("API client id"),
+            html.Dd(html.Code(got["client_id"], id="rq-cred-client")),
+            html.Dt("API client secret"),
+            html.Dd(html.Code(got["client_secret"], id="rq-cred-secret")),
+        ]
+    return dbc.Alert(
         [
-            html.P([html.Strong(s["reference"]), f": {s['state']} — {s['forum']}"]),
-            html.P(f"{s['service']}, due {s['due_on']:%d %B %Y}"),
-            html.P(f"Comment: {s['comment']}") if s["comment"] else None,
+            html.P("Copy these now: they are shown this once.", className="fw-semibold"),
+            html.Dl(rows, className="mb-1"),
+            html.P(f"Access until {got['expires']}.", className="mb-0"),
         ],
-        id="rq-status",
+        color="success",
+        id="rq-cred",
     )
 
 
 def queue_table(principal):
-    rows = DataRequests().queue(principal)
-    forums = load_rules()["forums"]
+    requests = DataRequests()
+    rows = requests.queue(principal)
+    rules = load_rules()
+    forums, channels = rules["forums"], rules["channels"]
     if not rows:
         return html.P("No request is waiting.", className="text-body-secondary")
     import datetime as dt
 
     today = dt.date.today()
+
+    def organisation(r):
+        exists, changes = requests.organisation_changes(r)
+        note = (
+            "new organisation"
+            if not exists
+            else ("; ".join(f"{k}: {a} → {b}" for k, (a, b) in changes.items()) or "known organisation")
+        )
+        return [f"{r.organisation_name} ({r.organisation_type})", html.Br(), html.Small(note)]
+
+    def due(r):
+        late = r.due_on < today  # the due date the requester was given at submission
+        return (
+            [f"{r.due_on:%d %b %Y}", " ", html.Span("overdue", className="badge text-bg-danger")]
+            if late
+            else (f"{r.due_on:%d %b %Y}")
+        )
+
+    def nda(r):
+        if not r.nda_signed:
+            return "—"
+        return html.A("signed NDA", href=f"/admin/requests/{r.reference}/signed-nda", className="small")
+
     return dbc.Table(
         [
             html.Thead(
-                html.Tr([html.Th(h) for h in ("Reference", "Organisation", "Data", "Forum", "Due", "Use")])
+                html.Tr(
+                    [
+                        html.Th(h)
+                        for h in (
+                            "Reference",
+                            "Organisation",
+                            "Data",
+                            "Delivery",
+                            "Forum",
+                            "Due",
+                            "Use",
+                            "NDA",
+                        )
+                    ]
+                )
             ),
             html.Tbody(
                 [
                     html.Tr(
                         [
                             html.Td(r.reference),
-                            html.Td(f"{r.organisation_name} ({r.organisation_type})"),
+                            html.Td(organisation(r)),
                             html.Td(f"{r.data_type}: {r.granularity}"),
+                            html.Td(channels[r.channel]),
                             html.Td(forums[r.forum]),
-                            html.Td(
-                                [
-                                    f"{r.due_on:%d %b %Y}",
-                                    " ",
-                                    html.Span("overdue", className="badge text-bg-danger"),
-                                ]
-                                if is_overdue(r.data_type, r.submitted_at.date(), today)
-                                else f"{r.due_on:%d %b %Y}"
-                            ),
+                            html.Td(due(r)),
                             html.Td(r.intended_use),
+                            html.Td(nda(r)),
                         ]
                     )
                     for r in rows
@@ -134,20 +267,49 @@ def queue_table(principal):
     )
 
 
+def outbox_list(principal):
+    from dashboard.notifications import Outbox
+
+    if principal is None or principal.tier != "mis":
+        return None
+    outbox = Outbox()
+    recent = outbox.recent(10)
+    waiting = outbox.waiting()
+    head = html.P(
+        f"{waiting} message(s) waiting to be sent." if waiting else "Every message was sent.",
+        className="small mb-1",
+    )
+    items = [
+        html.Li(
+            [
+                f"{n.created_at:%d %b %H:%M} → {n.to_address}: {n.subject} — ",
+                html.Span("sent", className="text-success")
+                if n.sent_at
+                else html.Span(f"waiting ({n.last_error or 'not tried yet'})", className="text-danger"),
+            ]
+        )
+        for n in recent
+    ]
+    return [head, html.Ul(items, className="small")]
+
+
 @callback(
     Output(ids.RQA_QUEUE, "children"),
     Output(ids.RQA_OUT, "children"),
+    Output(ids.RQA_OUTBOX, "children"),
     Input(ids.RQA_APPROVE, "n_clicks"),
     Input(ids.RQA_REJECT, "n_clicks"),
     State(ids.RQA_REF, "value"),
     State(ids.RQA_ROLE, "value"),
     State(ids.RQA_SCOPE, "value"),
+    State(ids.RQA_SCOPES, "value"),
+    State(ids.RQA_DAYS, "value"),
     State(ids.RQA_COMMENT, "value"),
 )
-def decide(_approve, _reject, reference, role, scope, comment):
+def decide(_approve, _reject, reference, role, scope, api_scopes, days, comment):
     principal = current_principal()
     if principal is None or principal.tier != "mis":
-        return components.refusal("Only BISP staff see the request queues."), None
+        return components.refusal("Only BISP staff see the request queues."), None, None
     message = None
     if ctx.triggered_id in (ids.RQA_APPROVE, ids.RQA_REJECT):
         try:
@@ -156,21 +318,28 @@ def decide(_approve, _reject, reference, role, scope, comment):
                 (reference or "").strip(),
                 ctx.triggered_id == ids.RQA_APPROVE,
                 comment,
-                {"record_role": role, "scope": (scope or "").strip() or None},
+                {
+                    "record_role": role,
+                    "scope": (scope or "").strip() or None,
+                    "api_scopes": api_scopes or None,
+                    "days": days,
+                },
             )
             if decision.provisioned:
                 p = decision.provisioned
+                granted = []
+                if p["user"]:
+                    granted.append(f"portal user {p['user']} ({p['record_role']})")
+                if p["api_client"]:
+                    granted.append(f"API client {p['api_client']} ({', '.join(p['api_scopes'])})")
                 message = dbc.Alert(
-                    [
-                        f"{decision.reference} approved. User {p['user']} ({p['record_role']}) created for "
-                        f"{p['organisation']} until {p['expires']}; temporary password: ",
-                        html.Code(decision.temporary_password, id="rqa-password"),
-                        " (hand it over securely).",
-                    ],
+                    f"{decision.reference} approved: {' and '.join(granted)} for {p['organisation']} until "
+                    f"{p['expires']}. The requester collects the credentials from the status page; nobody "
+                    "else sees them.",
                     color="success",
                 )
             else:
                 message = dbc.Alert(f"{decision.reference} {decision.state}.", color="warning")
         except RequestError as exc:
             message = dbc.Alert(str(exc), color="danger")
-    return queue_table(principal), message
+    return queue_table(principal), message, outbox_list(principal)

@@ -102,6 +102,16 @@ ATTACKS: dict[str, dict] = {
         },
         "mis_only": None,
     },
+    "rq-nda-name": {"values": {"rq-nda-upload.filename": "nda.pdf"}, "mis_only": None},  # echoes the name
+    "rq-credentials": {
+        # credentials go to the holder of the status key only, whoever the session is
+        "values": {
+            "rq-collect.n_clicks": 1,
+            "rq-status-ref.value": "NSER-REQ-2026-000001",
+            "rq-status-key.value": "guess",
+        },
+        "mis_only": None,
+    },
     "rqa-queue": {
         "values": {"rqa-approve.n_clicks": 1, "rqa-ref.value": "NSER-REQ-1999-999999"},
         "mis_only": "no request NSER-REQ-1999-999999",  # MIS reaches the decision; others are refused

@@ -230,3 +230,34 @@ def test_run_without_demo_needs_a_secret_key(data_dir, monkeypatch):
     monkeypatch.delenv("NSER_SECRET_KEY", raising=False)
     result = CliRunner().invoke(main, ["run", "--no-demo"])
     assert result.exit_code != 0 and "NSER_SECRET_KEY" in result.output
+
+
+def test_requests_list_and_overdue_reminders_from_the_command_line(data_dir, monkeypatch):
+    import datetime as dt
+
+    from dashboard.data_requests import DataRequests
+    from dashboard.notifications import Outbox
+
+    monkeypatch.delenv("NSER_SMTP_URL", raising=False)
+    form = {
+        "organisation_name": "Khyber Pakhtunkhwa Planning and Development",
+        "organisation_type": "provincial_government",
+        "address": "Peshawar",
+        "focal_person": "Zainab Khan",
+        "email": "zainab@kp.gov.pk",
+        "phone": "+92 91 1234567",
+        "purpose": "Provincial planning",
+        "intended_use": "District development plans",
+        "data_type": "statistical",
+        "granularity": "Households by tehsil",
+        "frequency": "continuous",
+    }
+    late, *_ = DataRequests().submit(form, today=dt.date(2026, 11, 2))
+    runner = CliRunner()
+    listed = runner.invoke(main, ["requests", "list"])
+    assert listed.exit_code == 0 and late in listed.output and "OVERDUE" in listed.output, listed.output
+    overdue = runner.invoke(main, ["requests", "list", "--overdue"])
+    assert late in overdue.output
+    reminded = runner.invoke(main, ["requests", "remind"])
+    assert reminded.exit_code == 0 and "dg_nser: reminded of 1 overdue request(s)" in reminded.output
+    assert any(n.to_address == "dg-nser@bisp.gov.pk" and late in n.body for n in Outbox().recent(5))

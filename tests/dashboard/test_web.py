@@ -155,3 +155,84 @@ def test_errors_show_a_plain_page_without_internals(server):
 def test_health_check(server):
     response = server.test_client().get("/healthz")
     assert response.status_code == 200 and response.get_json() == {"ok": True}
+
+
+def test_a_temporary_password_must_be_replaced_before_anything_else(server):
+    temporary = Accounts().issue_temporary_password("planner", actor="test")
+    client = server.test_client()
+    answer = login(client, password=temporary, next_="/explore")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/account/password?next=/explore"
+    assert client.get("/whoami").get_json()["user"] is None  # the public until the password is replaced
+    csrf = _csrf(client)
+    for form, error in (
+        (
+            {"current": "wrong", "new": "my own long passphrase", "confirm": "my own long passphrase"},
+            "is wrong",
+        ),
+        ({"current": temporary, "new": "short", "confirm": "short"}, "at least 12 characters"),
+        ({"current": temporary, "new": "my own long passphrase", "confirm": "another"}, "differ"),
+    ):
+        refused = client.post("/auth/password", data={**form, "next": "/explore", "csrf_token": csrf})
+        assert refused.status_code == 303 and refused.headers["Location"].startswith("/account/password")
+        with client.session_transaction() as s:
+            assert error in s.pop("password_error")
+    assert (
+        client.post("/auth/password", data={"current": temporary, "new": "x" * 12}).status_code == 400
+    )  # no CSRF
+    done = client.post(
+        "/auth/password",
+        data={
+            "current": temporary,
+            "new": "my own long passphrase",
+            "confirm": "my own long passphrase",
+            "next": "/explore",
+            "csrf_token": csrf,
+        },
+    )
+    assert done.status_code == 303 and done.headers["Location"] == "/explore"
+    assert client.get("/whoami").get_json()["user"] == "planner"
+    assert Accounts().authenticate("planner", "my own long passphrase").must_change_password is False
+    assert any(e.action == "user.change_password" for e in AccessLog().rows())
+
+
+def test_the_signed_nda_of_a_request_is_for_bisp_staff_only(server):
+    from dashboard.data_requests import DataRequests, Upload
+
+    accounts = Accounts()
+    accounts.add_organisation("BISP NSER MIS Wing", "bisp", actor="test")
+    accounts.add_user(
+        "mis", "MIS", "BISP NSER MIS Wing", PASSWORD, "mis", "power", ["dg_nser"], None, actor="test"
+    )
+    pdf = b"%PDF-1.4 signed by the Director PSPA"
+    reference, *_ = DataRequests().submit(
+        {
+            "organisation_name": "Punjab Social Protection Authority",
+            "organisation_type": "provincial_government",
+            "address": "Lahore",
+            "focal_person": "Nadia Qureshi",
+            "email": "nadia@pspa.gop.pk",
+            "phone": "+92 42 1234567",
+            "purpose": "Social protection",
+            "intended_use": "Targeting",
+            "data_type": "confidential",
+            "granularity": "Union councils",
+            "frequency": "one_time",
+            "nda_accepted": True,
+        },
+        documents={"signed_nda": Upload("nda.pdf", pdf)},
+    )
+    url = f"/admin/requests/{reference}/signed-nda"
+    anonymous = server.test_client().get(url)
+    assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/login")
+    planner = server.test_client()
+    login(planner)
+    assert planner.get(url).status_code == 403
+    staff = server.test_client()
+    staff.post(
+        "/auth/login", data={"username": "mis", "password": PASSWORD, "next": "/", "csrf_token": _csrf(staff)}
+    )
+    got = staff.get(url)
+    assert got.status_code == 200 and got.data == pdf and got.mimetype == "application/pdf"
+    assert got.headers["Content-Disposition"] == 'attachment; filename="nda.pdf"'
+    assert staff.get("/admin/requests/NSER-REQ-1999-000001/signed-nda").status_code == 404
+    assert any(e.kind == "data_request" and e.outcome == "document" for e in AccessLog().rows())

@@ -8,6 +8,7 @@ unlocks the account. Every change and every login, good or bad, goes to the acce
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ class Principal:
     # a temporary password (a reset, or credentials collected from a data request) must be replaced
     # before the account can do anything else
     must_change_password: bool = False
+    # derived from the password hash: a session opened with another password no longer matches
+    session_stamp: str = ""
 
 
 def _now() -> dt.datetime:
@@ -276,8 +279,35 @@ class Accounts:
             must_change_password=True,
         )
 
+    def remove_unused_user(self, username: str, actor: str, reason: str) -> None:
+        """Delete an account nobody has used (never logged in): what a failed provisioning leaves."""
+        with self.sessions.begin() as s:
+            user = s.scalar(select(User).where(User.username == username))
+            if user is None:
+                return
+            if user.last_login_at is not None:
+                raise AccountError(f"{username} has logged in; disable the account instead")
+            s.delete(user)
+        self.log.append(
+            Entry(
+                kind="admin",
+                outcome="success",
+                username=actor,
+                action="user.remove",
+                parameters=json.dumps({"username": username}),
+                reason=reason,
+            )
+        )
+
     def issue_temporary_password(self, username: str, actor: str = "admin") -> str:
-        """A new random password that must be changed at the next login (shown to its holder once)."""
+        """A new random password that must be changed at the next login (shown to its holder once). It
+        unlocks a locked account but never re-enables one MIS disabled."""
+        with self.sessions() as s:
+            user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise AccountError(f"no user {username!r}")
+        if user.status == "disabled":
+            raise AccountError(f"the account {username} is disabled; only the MIS team can enable it")
         password = secrets.token_urlsafe(12)
         self._set(
             username,
@@ -419,6 +449,7 @@ class Accounts:
             user.scope,
             user.designation,
             bool(user.must_change_password),
+            hashlib.sha256(user.password_hash.encode()).hexdigest()[:20],
         )
 
     def get(self, username: str) -> Principal | None:

@@ -139,6 +139,23 @@ class ApiClients:
             Entry(kind="admin", outcome="done", username=actor, action=f"api client {client_id} revoked")
         )
 
+    def remove_unused(self, client_id: str, actor: str, reason: str) -> None:
+        """Delete a client whose secret nobody ever had (what a failed provisioning leaves)."""
+        with self.sessions.begin() as s:
+            row = s.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+            if row is None:
+                return
+            s.delete(row)
+        self.log.append(
+            Entry(
+                kind="admin",
+                outcome="done",
+                username=actor,
+                action=f"api client {client_id} removed",
+                reason=reason,
+            )
+        )
+
     def rotate_secret(self, client_id: str, actor: str = "admin") -> str:
         """A new secret for an active client (shown this once); the old one stops working at once."""
         secret = secrets.token_urlsafe(32)

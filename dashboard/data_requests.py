@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from dashboard import governance
 
 RULES_PATH = Path(__file__).with_name("requests.yaml")
+log = logging.getLogger(__name__)
 CONDITIONS = {"data", "sector", "permissible", "category_approved", "report_published"}
 
 
@@ -190,11 +192,30 @@ def is_overdue(data: str, received: dt.date, today: dt.date) -> bool:
 # -- the requests themselves (the form, the status page, the forums' queues, provisioning) -------------
 
 FREQUENCIES = ("one_time", "continuous")
-EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# one mailbox, as mail servers accept it: no commas, brackets or spaces (they split or break addresses)
+EMAIL = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 PHONE = r"^\+?[0-9][0-9 \-]{6,18}$"
 URL = r"https?://[^\s/$.?#][^\s]*"
 DUTY_OF_FORUM = {"dg_nser": "dg_nser", "secretary_bisp": "secretary_bisp", "bisp_board": "bisp_board"}
 STALE_CLAIM = dt.timedelta(minutes=10)  # a decision that died half-way may be taken again after this
+TEXT_FIELDS = {  # field: (label, longest) — what the store keeps, so nothing is cut off silently
+    "organisation_name": ("Name of the organisation", 200),
+    "organisation_type": ("Type of organisation", 40),
+    "address": ("Address", 400),
+    "registration_body": ("Registered with", 200),
+    "registration_number": ("Registration number", 100),
+    "focal_person": ("Focal person", 200),
+    "email": ("Email", 200),
+    "phone": ("Contact number", 40),
+    "purpose": ("Purpose of the organisation", 4000),
+    "intended_use": ("Intended use of the data", 4000),
+    "data_type": ("Type of data", 40),
+    "granularity": ("Granularity", 4000),
+    "frequency": ("Frequency", 20),
+    "channel": ("Delivery", 10),
+    "callback_url": ("API callback URL", 400),
+    "report_slug": ("Report", 80),
+}
 REQUIRED = (
     ("organisation_name", "Name of the organisation"),
     ("address", "Address"),
@@ -266,7 +287,15 @@ class DataRequests:
 
     def check(self, form: dict, documents: dict[str, Upload] | None = None) -> dict:
         """The form's fields, cleaned, or RequestError naming the first field that is wrong."""
-        f = {k: (v.strip() if isinstance(v, str) else v) for k, v in (form or {}).items()}
+        if not isinstance(form, dict):
+            raise RequestError("the form did not arrive; reload the page and try again")
+        f = {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items()}
+        for field, (label, longest) in TEXT_FIELDS.items():
+            value = f.get(field)
+            if value is not None and not isinstance(value, str):
+                raise RequestError(f"{label}: text expected")
+            if value and len(value) > longest:
+                raise RequestError(f"{label}: at most {longest} characters ({len(value)} given)")
         rules = load_rules()
         org_types = governance.load()["organisation_types"]
         for field, label in REQUIRED:
@@ -298,8 +327,13 @@ class DataRequests:
             raise RequestError("API callback URL: an http(s) address, e.g. https://agency.gov.pk/dci")
         if f.get("callback_url") and f["channel"] == "portal":
             raise RequestError("API callback URL: only for delivery through the API")
+        if f["channel"] in ("api", "both") and not rules["grants"][f["data_type"]]["api_scopes"]:
+            raise RequestError(
+                f"Delivery: {rules['data_types'][f['data_type']].lower()} is not delivered through the API; "
+                "choose the web portal"
+            )
         if f["data_type"] in rules["signed_nda"]["required_for"]:
-            if not f.get("nda_accepted"):
+            if f.get("nda_accepted") is not True:  # the checkbox, ticked: nothing else counts
                 raise RequestError("Record-level data needs the data-sharing agreement and NDA accepted")
             f["_nda_kind"] = check_signed_nda((documents or {}).get("signed_nda"))
         return f
@@ -469,17 +503,37 @@ class DataRequests:
         """Once, for the holder of the status key of an approved request: a temporary password for the
         portal user (to be changed at the first login) and a new secret for the API client. Nobody else
         ever sees them, the approver included; a second attempt is refused (and says when)."""
-        from sqlalchemy import update
+        from sqlalchemy import select, update
 
         from dashboard.accounts import Accounts
         from dashboard.api_clients import ApiClients
         from dashboard.audit import Entry
-        from dashboard.models import DataRequest
+        from dashboard.models import ApiClient, DataRequest, User
 
         with self.sessions() as s:
             row = self._own(s, reference, key)
+            granted = row.provisioned or {}
+            user = (
+                s.scalar(select(User).where(User.username == granted.get("user")))
+                if granted.get("user")
+                else None
+            )
+            client = (
+                s.scalar(select(ApiClient).where(ApiClient.client_id == granted["api_client"]))
+                if granted.get("api_client")
+                else None
+            )
         if row.state != "approved":
             raise RequestError(f"{row.reference} is not approved, so there are no credentials to collect")
+        # check everything first, so a refusal changes nothing (a disabled account stays disabled)
+        if granted.get("user") and (user is None or user.status == "disabled"):
+            raise RequestError(
+                f"the portal account of {row.reference} has been disabled or removed by BISP; ask the focal person"
+            )
+        if granted.get("api_client") and (client is None or client.status != "active"):
+            raise RequestError(
+                f"the API client of {row.reference} has been revoked by BISP; ask the focal person"
+            )
         with self.sessions.begin() as s:
             claimed = s.execute(
                 update(DataRequest)
@@ -493,7 +547,6 @@ class DataRequests:
                 f"the credentials of {row.reference} were collected on {when:%d %B %Y at %H:%M} UTC; "
                 "if that was not you, tell the BISP focal person at once"
             )
-        granted = row.provisioned or {}
         out = {"expires": granted.get("expires")}
         try:
             if granted.get("user"):
@@ -517,10 +570,14 @@ class DataRequests:
                     parameters=", ".join(k for k in ("username", "client_id") if k in out),
                 )
             )
-        except Exception:
+        except Exception as exc:
             with self.sessions.begin() as s:  # nothing was handed over: let the requester try again
                 s.get(DataRequest, row.id).credentials_collected_at = None
-            raise
+            log.exception("collecting the credentials of %s failed", row.reference)
+            raise RequestError(
+                f"the credentials of {row.reference} could not be issued just now ({type(exc).__name__}); "
+                "nothing was handed over — try again in a moment"
+            ) from exc
         return out
 
     # -- the forums -------------------------------------------------------------------------------------
@@ -604,7 +661,11 @@ class DataRequests:
                 f"{', '.join(rules['record_roles'])}, not {role}"
             )
         wants_api = row.channel in ("api", "both")
-        scopes = grant.get("api_scopes")
+        scopes = grant.get("api_scopes")  # None: all the type of data allows; a list: exactly those
+        if scopes is not None and (
+            not isinstance(scopes, list | tuple) or not all(isinstance(x, str) for x in scopes)
+        ):
+            raise RequestError("API scopes: a list of scope names")
         scopes = list(rules["api_scopes"]) if scopes is None else list(scopes)
         if wants_api:
             extra = set(scopes) - set(rules["api_scopes"])
@@ -619,12 +680,23 @@ class DataRequests:
                     if rules["api_scopes"]
                     else f"API: a request for {row.data_type.replace('_', ' ')} data cannot be served by the API"
                 )
-        try:
-            days = int(grant.get("days") or rules["max_days"])
-        except (TypeError, ValueError):
-            raise RequestError("Days of access: a whole number") from None
+        days = grant.get("days")
+        if days is None or days == "":
+            days = rules["max_days"]
+        else:
+            try:
+                whole = float(days)
+            except (TypeError, ValueError):
+                raise RequestError("Days of access: a whole number") from None
+            if not whole.is_integer():
+                raise RequestError("Days of access: a whole number")
+            days = int(whole)
         if not 1 <= days <= rules["max_days"]:
             raise RequestError(f"Days of access: between 1 and {rules['max_days']} for this type of data")
+        if grant.get("record_role") is not None and not isinstance(grant["record_role"], str):
+            raise RequestError("Record role: one role")
+        if grant.get("scope") is not None and not isinstance(grant["scope"], str):
+            raise RequestError("Area: a geography code such as PK6")
         area = (grant.get("scope") or "").strip() or None
         if area is not None:
             from dashboard.accounts import AccountError, _check_geo_code
@@ -664,6 +736,8 @@ class DataRequests:
             raise RequestError(f"{reference} is for the {load_rules()['forums'][row.forum]} to decide")
         if row.state not in ("submitted", "deciding"):
             raise RequestError(f"{reference} is {row.state}; only a submitted request can be decided")
+        if comment is not None and not isinstance(comment, str):
+            raise RequestError("Comment: text expected")
         if not approve and not (comment or "").strip():
             raise RequestError("a rejection needs a comment for the requester")
         checked = self.check_grant(row, grant) if approve else None
@@ -682,6 +756,8 @@ class DataRequests:
             ).rowcount
         if not claimed:
             raise RequestError(f"{reference} is being decided by another member right now")
+        state = "approved" if approve else "rejected"
+        created: list[tuple[str, str]] = []  # what this attempt made, undone if it cannot finish
         try:
             provisioned = None
             if approve:
@@ -691,34 +767,80 @@ class DataRequests:
                             RequestDocument.request_id == row.id, RequestDocument.kind == "signed_nda"
                         )
                     )
-                provisioned = self._provision(principal, row, checked, nda)
+                provisioned = self._provision(principal, row, checked, nda, created)
             with self.sessions.begin() as s:
-                live = s.get(DataRequest, row.id)
-                live.state = "approved" if approve else "rejected"
-                live.decided_by, live.decided_at, live.comment = principal.user_id, now, comment
-                live.provisioned = provisioned
-        except Exception:
-            with self.sessions.begin() as s:  # release the claim: the request waits in the queue again
-                live = s.get(DataRequest, row.id)
-                live.state, live.decided_by, live.decided_at = "submitted", None, None
-            raise
-        state = "approved" if approve else "rejected"
-        self.log.append(
-            Entry(
-                kind="data_request",
-                outcome=state,
-                user_id=principal.user_id,
-                username=principal.username,
-                organisation=principal.organisation,
-                action=reference,
-                parameters=json.dumps(provisioned, sort_keys=True, default=str) if provisioned else None,
-                reason=comment,
+                done = s.execute(
+                    update(DataRequest)
+                    .where(*self._our_claim(row.id, principal, now))
+                    .values(state=state, comment=comment, provisioned=provisioned)
+                ).rowcount
+            if not done:
+                raise RequestError(f"{reference} was taken over by another member; nothing was granted")
+            self.log.append(
+                Entry(
+                    kind="data_request",
+                    outcome=state,
+                    user_id=principal.user_id,
+                    username=principal.username,
+                    organisation=principal.organisation,
+                    action=reference,
+                    parameters=json.dumps(provisioned, sort_keys=True, default=str) if provisioned else None,
+                    reason=comment,
+                )
             )
-        )
+        except Exception as exc:
+            self._undo(row.id, principal, now, created)
+            if isinstance(exc, RequestError):
+                raise
+            log.exception("deciding %s failed", reference)
+            raise RequestError(
+                f"{reference} could not be {state} ({type(exc).__name__}); nothing was granted and the "
+                "request waits in the queue — try again, or tell the MIS team if it keeps failing"
+            ) from exc
         self._tell_requester_of_decision(row, state, comment, provisioned)
         return Decision(reference, state, provisioned)
 
-    def _provision(self, principal, row, grant: dict, nda) -> dict:
+    @staticmethod
+    def _our_claim(request_id: int, principal, claimed_at: dt.datetime) -> tuple:
+        """The request as this member claimed it (not as another member took it over later)."""
+        from dashboard.models import DataRequest
+
+        return (
+            DataRequest.id == request_id,
+            DataRequest.state == "deciding",
+            DataRequest.decided_by == principal.user_id,
+            DataRequest.decided_at == claimed_at,
+        )
+
+    def _undo(self, request_id: int, principal, claimed_at: dt.datetime, created: list) -> None:
+        """A decision that could not finish: remove the accounts it made (nobody ever had their
+        credentials) and give the request back to the queue, if it is still this member's claim."""
+        from sqlalchemy import update
+
+        from dashboard.accounts import Accounts
+        from dashboard.api_clients import ApiClients
+        from dashboard.models import DataRequest
+
+        for kind, name in reversed(created):
+            try:
+                if kind == "user":
+                    Accounts(self.engine, self.log).remove_unused_user(
+                        name, principal.username, "provisioning failed"
+                    )
+                else:
+                    ApiClients(self.engine, log=self.log).remove_unused(
+                        name, principal.username, "provisioning failed"
+                    )
+            except Exception:  # keep undoing the rest; what is left is in the log for MIS to remove
+                log.exception("could not remove %s %s after a failed decision", kind, name)
+        with self.sessions.begin() as s:
+            s.execute(
+                update(DataRequest)
+                .where(*self._our_claim(request_id, principal, claimed_at))
+                .values(state="submitted", decided_by=None, decided_at=None)
+            )
+
+    def _provision(self, principal, row, grant: dict, nda, created: list) -> dict:
         import secrets
 
         from dashboard.accounts import AccountError, Accounts
@@ -783,11 +905,12 @@ class DataRequests:
                     actor=principal.username,
                     access_until=until,
                 )
+                created.append(("user", username))
                 out["user"] = username
             if row.channel in ("api", "both"):
                 client_id, _unknown_secret = ApiClients(self.engine, log=self.log).add(
                     row.organisation_name,
-                    f"{row.organisation_name} ({row.reference})",
+                    f"{row.organisation_name[:170]} ({row.reference})",
                     grant["api_scopes"],
                     "business",
                     grant["record_role"],
@@ -796,6 +919,7 @@ class DataRequests:
                     callback_url=row.callback_url,
                     access_until=until,
                 )
+                created.append(("api_client", client_id))
                 out["api_client"] = client_id  # its secret is made anew when the requester collects it
         except (AccountError, ApiClientError) as exc:
             raise RequestError(f"provisioning: {exc}") from exc

@@ -12,8 +12,10 @@ fails (or no server is configured) it stays queued with the error, MIS sees it o
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import smtplib
+import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -25,6 +27,17 @@ from dashboard import store
 from dashboard.models import Notification
 
 SEND_TIMEOUT_S = 10
+log = logging.getLogger(__name__)
+_IN_FLIGHT: set[threading.Thread] = set()  # deliveries started by notify() and not yet finished
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+def wait_for_deliveries(timeout_s: float = 30) -> None:
+    """Wait until the background deliveries started so far have finished (tests, the CLI at exit)."""
+    with _IN_FLIGHT_LOCK:
+        running = list(_IN_FLIGHT)
+    for thread in running:
+        thread.join(timeout_s)
 
 
 class MailSettingsError(ValueError):
@@ -98,10 +111,23 @@ class Outbox:
             return row.id
 
     def notify(self, to: str, subject: str, body: str, reference: str | None = None) -> int:
-        """Queue a message and try to deliver it now (a failure leaves it queued, never raises)."""
+        """Queue a message and deliver it in the background: the web request that caused it never waits
+        for a mail server (a slow one cannot time a worker out), and a failure leaves it queued."""
         message_id = self.queue(to, subject, body, reference)
-        self.deliver([message_id])
+        thread = threading.Thread(target=self._deliver_quietly, args=([message_id],), daemon=True)
+        with _IN_FLIGHT_LOCK:
+            _IN_FLIGHT.add(thread)
+        thread.start()
         return message_id
+
+    def _deliver_quietly(self, ids: list[int]) -> None:
+        try:
+            self.deliver(ids)
+        except Exception:  # recorded on the row where possible; a retry comes with `nser notifications send`
+            log.exception("delivering notifications %s failed", ids)
+        finally:
+            with _IN_FLIGHT_LOCK:
+                _IN_FLIGHT.discard(threading.current_thread())
 
     def deliver(self, ids: list[int] | None = None, limit: int = 200) -> Delivery:
         """Send queued messages (these ids, or the oldest unsent); each result is recorded on its row."""
@@ -118,7 +144,10 @@ class Outbox:
             rows = list(s.scalars(q.limit(limit)))
         sent = failed = 0
         for row in rows:
-            error = problem if server is None else _send(server, row)
+            try:
+                error = problem if server is None else _send(server, row)
+            except Exception as exc:  # a message that cannot even be built (a bad address) is kept, not lost
+                error = f"{type(exc).__name__}: {exc}"[:500]
             with self.sessions.begin() as s:
                 live = s.get(Notification, row.id)
                 if server is not None:

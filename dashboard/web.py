@@ -37,7 +37,9 @@ class SessionUser(flask_login.UserMixin):
         self.principal = principal
 
     def get_id(self) -> str:
-        return self.principal.username
+        # the session names the user and the password it was opened with: a session opened before a
+        # password change (a leaked temporary password, say) ends with the change
+        return f"{self.principal.username}|{self.principal.session_stamp}"
 
 
 def demo_mode() -> bool:
@@ -179,9 +181,12 @@ def configure(server: Flask, script_hashes_fn) -> None:
     accounts = Accounts()
 
     @manager.user_loader
-    def _load(username: str):
+    def _load(session_id: str):
+        username, _, stamp = session_id.partition("|")
         principal = accounts.get(username)  # None when disabled or locked since login
-        return SessionUser(principal) if principal else None
+        if principal is None or not hmac.compare_digest(principal.session_stamp, stamp):
+            return None  # or the password changed since this session began
+        return SessionUser(principal)
 
     hashes: list[str] = []
 
@@ -258,7 +263,7 @@ def configure(server: Flask, script_hashes_fn) -> None:
 
     @server.post("/auth/logout")
     def _logout():
-        principal = current_principal()
+        principal = logged_in_principal()
         flask_login.logout_user()
         session.clear()
         if principal is not None:

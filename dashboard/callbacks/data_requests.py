@@ -39,6 +39,12 @@ def published_reports(_):
     return [{"label": r.design["title"], "value": r.slug} for r in Reports().catalogue()]
 
 
+def _text(value) -> str:
+    """A text input's value, trimmed; anything that is not text (a crafted callback) becomes "" so the
+    store answers with its own clear refusal."""
+    return value.strip() if isinstance(value, str) else ""
+
+
 def _upload(contents: str | None, filename: str | None) -> Upload | None:
     """dcc.Upload's data URL as bytes (None when nothing was chosen or it is not base64)."""
     import base64
@@ -141,7 +147,7 @@ def status(n, reference, key):
     if not n:
         return no_update
     try:
-        s = DataRequests().status((reference or "").strip(), (key or "").strip())
+        s = DataRequests().status(_text(reference), _text(key))
     except RequestError as exc:
         return dbc.Alert(str(exc), color="warning")
     return _status_view(s)
@@ -160,7 +166,7 @@ def collect(n, reference, key):
         return no_update
     try:
         got = DataRequests().collect_credentials(
-            (reference or "").strip(), (key or "").strip(), ip=client_ip()
+            _text(reference), _text(key), ip=client_ip()
         )
     except RequestError as exc:
         return dbc.Alert(str(exc), color="warning")
@@ -315,13 +321,13 @@ def decide(_approve, _reject, reference, role, scope, api_scopes, days, comment)
         try:
             decision = DataRequests().decide(
                 principal,
-                (reference or "").strip(),
+                _text(reference),
                 ctx.triggered_id == ids.RQA_APPROVE,
                 comment,
                 {
                     "record_role": role,
-                    "scope": (scope or "").strip() or None,
-                    "api_scopes": api_scopes or None,
+                    "scope": _text(scope) or None,
+                    "api_scopes": api_scopes,  # None: all the data type allows; [] (cleared): none
                     "days": days,
                 },
             )

@@ -80,7 +80,7 @@ from dashboard.accounts import Accounts  # noqa: E402
 from dashboard.api_clients import ApiClients, TokenRefused  # noqa: E402
 from dashboard.audit import AccessLog  # noqa: E402
 from dashboard.data_requests import DataRequests, RequestError, Upload  # noqa: E402
-from dashboard.notifications import Outbox  # noqa: E402
+from dashboard.notifications import Outbox, wait_for_deliveries  # noqa: E402
 from tests.dashboard.conftest import AUDIT_KEY  # noqa: E402
 
 FORM = {
@@ -125,7 +125,8 @@ def desk(store_engine):
         acc.add_user(
             username, username, "BISP NSER MIS Wing", "correct horse battery", tier="mis", duties=[duty]
         )
-    return DataRequests(store_engine, log), acc
+    yield DataRequests(store_engine, log), acc
+    wait_for_deliveries()  # no background delivery may outlive the test's database
 
 
 @pytest.mark.parametrize(
@@ -143,6 +144,14 @@ def desk(store_engine):
         ({"channel": "fax"}, "Delivery"),
         ({"channel": "api", "callback_url": "ftp://x"}, "API callback URL"),
         ({"callback_url": "https://pspa.gop.pk/dci"}, "only for delivery through the API"),
+        ({"email": "x@[y.z"}, "Email"),  # once accepted, then broke the mail to the requester
+        ({"email": "a,root@c.d"}, "Email"),  # two recipients in one field
+        ({"email": 12345}, "Email: text expected"),
+        ({"organisation_type": ["provincial_government"]}, "Type of organisation: text expected"),
+        ({"nda_accepted": "no"}, "NDA"),  # only the ticked checkbox counts
+        ({"registration_number": "R" * 101}, "Registration number: at most 100 characters"),
+        ({"callback_url": "https://x.pk/" + "a" * 400, "channel": "api"}, "API callback URL: at most 400"),
+        ({"data_type": "complete_export", "channel": "api"}, "not delivered through the API"),
     ],
 )
 def test_the_form_names_what_is_wrong(desk, change, message):
@@ -243,6 +252,8 @@ def test_submit_route_status_decide_provision_and_collect_once(desk, store_engin
         ({"record_role": "power"}, "allows basic, standard, not power"),
         ({"days": 400}, "between 1 and 365"),
         ({"days": "soon"}, "a whole number"),
+        ({"days": 0}, "between 1 and 365"),  # not "the longest" by accident
+        ({"days": 2.7}, "a whole number"),
         ({"scope": "PK99"}, "not a province, division, district or tehsil code"),
     ],
 )
@@ -271,6 +282,8 @@ def test_delivery_by_api_provisions_a_client_whose_secret_only_the_requester_get
         RequestError, match="allows aggregates, pmt_lookup, registry_search, feedback, not export"
     ):
         requests.decide(accounts.get("dg"), reference, True, None, {"api_scopes": ["export"]})
+    with pytest.raises(RequestError, match="grant at least one scope"):  # a cleared list is not "all"
+        requests.decide(accounts.get("dg"), reference, True, None, {"api_scopes": []})
     decision = requests.decide(
         accounts.get("dg"), reference, True, None, {"api_scopes": ["pmt_lookup"], "days": 30}
     )
@@ -446,3 +459,60 @@ def test_overdue_requests_are_reminded_to_their_forum(desk, store_engine):
     assert requests.remind(today) == {"dg_nser": 1, "bisp_board": 1}
     reminder = next(n for n in Outbox(store_engine).recent(5) if n.to_address == "dg-nser@bisp.gov.pk")
     assert late in reminder.body and "overdue" in reminder.subject
+
+
+def _state(store_engine, reference: str) -> str:
+    from sqlalchemy import text
+
+    with store_engine.connect() as conn:
+        return conn.execute(
+            text("SELECT state FROM data_requests WHERE reference = :r"), {"r": reference}
+        ).scalar()
+
+
+def test_a_decision_that_fails_half_way_leaves_nothing_behind_and_can_be_taken_again(
+    desk, store_engine, monkeypatch
+):
+    """The portal user is made, then the API client cannot be (the store fails): the user is removed,
+    the request goes back to the queue, and approving again gives the same username."""
+    requests, accounts = desk
+    reference, key, _, _ = requests.submit({**FORM, "channel": "both"}, documents=NDA)
+
+    def store_fails(*_a, **_k):
+        raise RuntimeError("the database connection dropped")
+
+    monkeypatch.setattr(ApiClients, "add", store_fails)  # a fault injected into the real store path
+    with pytest.raises(RequestError, match="could not be approved .RuntimeError.; nothing was granted"):
+        requests.decide(accounts.get("dg"), reference, True)
+    assert _state(store_engine, reference) == "submitted"
+    assert "nadiaqureshi" not in {u.username for u, _ in accounts.users()}
+    assert any(e.action == "user.remove" and e.reason == "provisioning failed" for e in requests.log.rows())
+    monkeypatch.undo()
+    decision = requests.decide(accounts.get("dg"), reference, True)
+    assert decision.provisioned["user"] == "nadiaqureshi" and decision.provisioned["api_client"]
+    assert _state(store_engine, reference) == "approved"
+
+
+def test_a_refused_grant_leaves_the_request_waiting(desk, store_engine):
+    requests, accounts = desk
+    reference, _, _, _ = requests.submit(FORM, documents=NDA)
+    with pytest.raises(RequestError):
+        requests.decide(accounts.get("dg"), reference, True, None, {"record_role": "power"})
+    with pytest.raises(RequestError, match="Comment: text expected"):
+        requests.decide(accounts.get("dg"), reference, False, 42)
+    assert _state(store_engine, reference) == "submitted"
+
+
+def test_collecting_never_re_enables_what_bisp_disabled_or_revoked(desk, store_engine):
+    requests, accounts = desk
+    reference, key, _, _ = requests.submit({**FORM, "channel": "both"}, documents=NDA)
+    decision = requests.decide(accounts.get("dg"), reference, True)
+    accounts.disable(decision.provisioned["user"], actor="mis")
+    with pytest.raises(RequestError, match="disabled or removed by BISP"):
+        requests.collect_credentials(reference, key)
+    assert accounts.get(decision.provisioned["user"]) is None  # still disabled
+    accounts.enable(decision.provisioned["user"], actor="mis")
+    ApiClients(store_engine, log=requests.log).revoke(decision.provisioned["api_client"], actor="mis")
+    with pytest.raises(RequestError, match="revoked by BISP"):
+        requests.collect_credentials(reference, key)
+    assert requests.status(reference, key)["credentials_collected_at"] is None  # may collect once fixed

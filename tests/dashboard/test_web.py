@@ -236,3 +236,32 @@ def test_the_signed_nda_of_a_request_is_for_bisp_staff_only(server):
     assert got.headers["Content-Disposition"] == 'attachment; filename="nda.pdf"'
     assert staff.get("/admin/requests/NSER-REQ-1999-000001/signed-nda").status_code == 404
     assert any(e.kind == "data_request" and e.outcome == "document" for e in AccessLog().rows())
+
+
+def test_a_password_change_ends_the_other_sessions_of_the_account(server):
+    """Someone who saw the temporary password and logged in with it keeps nothing once the owner has
+    chosen their own: the session was opened with the old password."""
+    temporary = Accounts().issue_temporary_password("planner", actor="test")
+    intruder, owner = server.test_client(), server.test_client()
+    login(intruder, password=temporary)
+    login(owner, password=temporary)
+    owner.post(
+        "/auth/password",
+        data={
+            "current": temporary,
+            "new": "my own long passphrase",
+            "confirm": "my own long passphrase",
+            "next": "/",
+            "csrf_token": _csrf(owner),
+        },
+    )
+    assert owner.get("/whoami").get_json()["user"] == "planner"
+    assert intruder.get("/whoami").get_json()["user"] is None  # the old session is nobody now
+
+
+def test_logging_out_before_replacing_a_temporary_password_is_logged(server):
+    temporary = Accounts().issue_temporary_password("planner", actor="test")
+    client = server.test_client()
+    login(client, password=temporary)
+    client.post("/auth/logout", data={"csrf_token": _csrf(client)})
+    assert any(e.kind == "logout" and e.username == "planner" for e in AccessLog().rows())

@@ -42,6 +42,7 @@ def create_app() -> dash.Dash:
     import layouts.district  # noqa: F401
     import layouts.explore  # noqa: F401
     import layouts.home  # noqa: F401
+    import layouts.integration_admin  # noqa: F401
     import layouts.login  # noqa: F401
     import layouts.records  # noqa: F401
     import layouts.report  # noqa: F401

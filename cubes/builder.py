@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from cubes.model import Cube, Model, load_model
+from cubes.outliers import MissingColumns, build_outliers
 from cubes.rollups import FINE, RollupSpec, rollup_from_fine_sql, rollups_for, with_country
 from data.snapshots import Snapshot, SnapshotStore
 from data.warehouse import memory_limit
@@ -247,6 +248,12 @@ def build_cubes(
         build_cnic_lookup(con, "cubes_db")
         summary["cnic_lookup_seconds"] = round(time.perf_counter() - t0, 1)
         progress(f"CNIC lookup in {summary['cnic_lookup_seconds']} s")
+        try:
+            summary["outliers"] = build_outliers(con, "cubes_db")
+            progress(f"{summary['outliers']['outliers']:,} outliers in {summary['outliers']['seconds']} s")
+        except MissingColumns as exc:  # an older extract: the statistics still build, without outliers
+            summary["outliers"] = {"skipped": str(exc)}
+            progress(str(exc))
         summary["max_household_size"] = int(max_size)
         summary["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         summary["duration_s"] = round(time.perf_counter() - started, 1)

@@ -318,6 +318,127 @@ class Gateway:
                 found[cnic] = (hit[0], hit[1])
         return found
 
+    def match_members(self, cnics: list[str]) -> pd.DataFrame:
+        """The registry's view of each registered CNIC among these (13 digits each), one row per match:
+        the member and household columns integration rules compare with a feed. Set-based (one join,
+        not a lookup per CNIC), so a feed of 100,000 records matches in one pass. Internal: for the
+        integration loader, which keeps the evidence and logs the batch; nothing here leaves the server."""
+        con = self._connection()
+        con.register("feed_cnics", pd.DataFrame({"cnic": pd.Series(sorted(set(cnics)), dtype="string")}))
+        try:
+            return con.execute(
+                """
+SELECT m.cnic, m.member_id, m.household_id, m.id_type, m.relation, m.gender, m.age, m.marital_status,
+       m.employment_status, m.employment_sector, m.is_beneficiary,
+       h.province_code, h.district_code, h.tehsil_code, h.has_car,
+       h.is_beneficiary_household, h.pmt_score
+FROM feed_cnics f
+JOIN wh.members m ON m.cnic = f.cnic
+JOIN wh.households h ON h.household_id = m.household_id
+"""
+            ).df()
+        finally:
+            con.unregister("feed_cnics")
+
+    def outliers(self, actor: Actor, area: str | None = None, limit: int = 100) -> list[dict]:
+        """Households whose PMT score is far from what their indicators imply (plan §9.1; built by
+        cubes/outliers.py), most extreme first, inside ``area`` (a province, division, district or
+        tehsil code) and the actor's scope. MIS tier only: the rows identify households, so they are
+        record-level confidential data. Logged and metered per row like a record search; a refusal or
+        an invalid request is logged, then raised (Refused, QueryError). A cube file built before
+        outliers existed answers [] (the access log and the ``cubes.gateway`` logger say why)."""
+        import logging
+
+        started = time.perf_counter()
+        text = json.dumps({"area": area, "limit": limit}, sort_keys=True, default=str)
+        rows: list[dict] = []
+        reason, outcome = None, "answered"
+        try:
+            if actor.tier != "mis":
+                raise Refused("outlier households are record-level data: only the MIS tier may list them")
+            if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 10_000:
+                raise QueryError("limit: a whole number from 1 to 10,000")
+            if self.quota is not None:
+                self.quota.check(actor, cells=0)
+            con = self._connection()
+            where, params = [], []
+            for code in (area, actor.scope):
+                if code is None:
+                    continue
+                level = self._levels.get(code)
+                if level == "national":
+                    continue
+                if level not in ("province", "division", "district", "tehsil"):
+                    if code == area:
+                        raise QueryError(
+                            f"area: {area} is not a known province, division, district or tehsil"
+                        )
+                    raise Refused("your account's scope is not a province, division, district or tehsil")
+                where.append(f"{self.model.geo_level(level).column} = ?")
+                params.append(code)
+            if (
+                area is not None
+                and actor.scope is not None
+                and actor.scope not in self._ancestors(area)
+                and area not in self._ancestors(actor.scope)
+            ):
+                raise Refused("that area is outside your account's geographic scope")
+            has_table = con.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'outliers' "
+                "AND database_name = current_database()"
+            ).fetchone()[0]
+            if not has_table:
+                info = json.loads(con.execute("SELECT summary FROM build_info").fetchone()[0])
+                reason = (info.get("outliers") or {}).get("skipped") or (
+                    "the statistics of this snapshot were built before outlier detection; "
+                    "run `nser cubes build` to list outliers"
+                )
+                logging.getLogger(__name__).warning("outliers: %s", reason)
+            else:
+                cur = con.execute(
+                    "SELECT household_id, province_code, division_code, district_code, tehsil_code, pmt_score, "
+                    "implied_score, gap, z, rank_in_district, compared_with, reasons FROM outliers "
+                    f"{'WHERE ' + ' AND '.join(where) if where else ''} "
+                    "ORDER BY abs(z) DESC, household_id LIMIT ?",
+                    [*params, limit],
+                )
+                names = [d[0] for d in cur.description]
+                rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            if self.quota is not None and rows:
+                self.quota.check(actor, rows=len(rows))
+        except QueryError as exc:
+            rows, reason, outcome = [], str(exc), "invalid"
+        except Refused as exc:
+            rows, reason, outcome = [], str(exc), "refused"
+        except Exception as exc:
+            if self.quota is None or not isinstance(exc, self.quota.refusal):
+                raise
+            rows, reason, outcome = [], str(exc), "refused"
+        try:
+            self._log_and_meter(
+                actor,
+                "outliers",
+                text,
+                outcome,
+                reason,
+                0,
+                len(rows),
+                self._snapshot_id,
+                "outliers",
+                (time.perf_counter() - started) * 1000,
+                "portal_rows" if rows else None,
+                len(rows),
+            )
+        except Exception as exc:
+            raise Refused(
+                "the request could not be recorded in the access log, so nothing was returned"
+            ) from exc
+        if outcome == "invalid":
+            raise QueryError(reason)
+        if outcome != "answered":
+            raise Refused(reason)
+        return rows
+
     def _cache_get(self, key: tuple) -> Result | None:
         if self._cache is None:
             return None

@@ -67,12 +67,20 @@ def warehouse_build(households: int, seed: int, as_of: dt.date | None, chunk: in
     """Generate a census-calibrated synthetic registry as a new snapshot and make it current."""
     from data.warehouse import build_synthetic
 
+    effects = _integration_effects()
     try:
         snap = build_synthetic(
-            households, seed, as_of, SnapshotStore(), progress=None if quiet else _say, chunk_households=chunk
+            households,
+            seed,
+            as_of,
+            SnapshotStore(),
+            progress=None if quiet else _say,
+            chunk_households=chunk,
+            integration=effects,
         )
     except (SnapshotError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    _record_integration(snap)
     m = snap.manifest
     click.echo(
         f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
@@ -136,6 +144,7 @@ def warehouse_ingest(
             as_of=as_of,
             store=SnapshotStore(),
             progress=_say,
+            integration=_integration_effects(),
             **{k: v for k, v in optional.items() if v is not None},
         )
     except IngestError as exc:
@@ -145,11 +154,36 @@ def warehouse_ingest(
         ) from None
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
+    _record_integration(snap)
     m = snap.manifest
     click.echo(
         f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
         f"{m['members']:,} members → {snap.path}"
     )
+
+
+def _integration_effects() -> list[dict]:
+    """The integration events in force (confirmed by MIS), which every build applies (none before the
+    app's store exists: a build never creates it)."""
+    from dashboard import store
+    from dashboard.integration import Integration
+
+    return Integration().effects_for_build() if store.exists() else []
+
+
+def _record_integration(snap) -> None:
+    from dashboard import store
+    from dashboard.integration import Integration
+
+    report = snap.manifest.get("integration") or {}
+    if not store.exists():
+        return
+    Integration().record_build(snap.snapshot_id, report, actor=_admin())
+    if report.get("events"):
+        _say(
+            f"integration: {len(report['applied'])} event(s) applied, {len(report['skipped'])} skipped "
+            f"(see `nser warehouse info --json`)"
+        )
 
 
 @warehouse.command("info")
@@ -677,6 +711,170 @@ def feedback_list(limit: int) -> None:
         )
 
 
+@main.group()
+def integrate() -> None:
+    """Feeds from other registries (seed 9): load, match on CNIC, review, appeal, reverse."""
+
+
+def _reviewer(username: str):
+    principal = _acting(username)
+    if principal.tier != "mis":
+        raise click.ClickException(f"{username} is not in the MIS team; only MIS reviews integration events")
+    return principal
+
+
+def _integration_step(step):
+    from dashboard.integration import IntegrationError
+
+    try:
+        return step()
+    except IntegrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@integrate.command("feeds")
+def integrate_feeds() -> None:
+    """The feeds declared in data/feeds.yaml, with their rules."""
+    from data.feeds import load_feeds
+
+    for feed in load_feeds().feeds.values():
+        rules = ", ".join(f"{r.name} → {r.effect}{' ' + r.code if r.code else ''}" for r in feed.rules)
+        click.echo(
+            f"{feed.name:<20} plan {feed.plan:<7} {feed.label}\n{'':<20} fields: {', '.join(feed.fields)}"
+        )
+        click.echo(f"{'':<20} rules: {rules}")
+
+
+@integrate.command("load")
+@click.argument("feed")
+@click.argument("path", type=click.Path(path_type=Path))
+def integrate_load(feed: str, path: Path) -> None:
+    """Load a feed's file (CSV or Parquet): all-or-nothing, matched on CNIC, events raised for review."""
+    from dashboard.integration import BatchRejected, Integration, IntegrationError
+    from data.feeds import FeedsError
+
+    try:
+        report = Integration().load_file(feed, path, actor=_admin())
+    except BatchRejected as exc:
+        _say(exc.report())
+        raise click.ClickException(f"rejected: {exc.total} problem(s); nothing was loaded") from None
+    except (IntegrationError, FeedsError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.summary())
+
+
+@integrate.command("feedback")
+@click.argument("feed", default="usc_purchases")
+def integrate_feedback(feed: str) -> None:
+    """Load the partner feedback staged through the API (e.g. Utility Stores purchases) as a batch."""
+    from dashboard.integration import Integration
+
+    click.echo(_integration_step(lambda: Integration().load_feedback(feed, actor=_admin())).summary())
+
+
+@integrate.command("demo")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="where to write the files")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--load/--no-load", default=True, show_default=True, help="load every file after writing it")
+def integrate_demo(out: Path | None, seed: int, load: bool) -> None:
+    """Write realistic demo feeds for the current synthetic snapshot (and load them)."""
+    from dashboard.integration import BatchRejected, Integration, IntegrationError
+    from data.feeds_demo import write_demo_feeds
+
+    snap = SnapshotStore().require_current()
+    out = out or SnapshotStore().root / "demo-feeds"
+    files = write_demo_feeds(snap.path, out, seed=seed)
+    integration = Integration() if load else None
+    for feed, path in files.items():
+        if integration is None:
+            click.echo(f"{feed:<20} {path}")
+            continue
+        try:
+            click.echo(integration.load_file(feed, path, actor=_admin()).summary())
+        except BatchRejected as exc:
+            raise click.ClickException(exc.report()) from None
+        except IntegrationError as exc:  # e.g. loaded already by an earlier run with this seed
+            click.echo(f"{feed:<20} skipped: {exc}")
+
+
+@integrate.command("events")
+@click.option(
+    "--state",
+    default="pending",
+    show_default=True,
+    help="pending, confirmed, resurvey, dismissed, appealed, reversed or all",
+)
+@click.option("--feed", default=None)
+@click.option("--district", default=None)
+@click.option("--as", "username", required=True, help="the MIS user asking")
+@click.option("--limit", type=int, default=50, show_default=True)
+def integrate_events(state: str, feed: str | None, district: str | None, username: str, limit: int) -> None:
+    """Integration events, oldest first, with their explanation."""
+    from dashboard.integration import Integration
+
+    rows = _integration_step(
+        lambda: Integration().events(
+            _reviewer(username), None if state == "all" else state, feed, district, limit
+        )
+    )
+    for e in rows:
+        click.echo(f"{e.id:>7} {e.state:<10} {e.district_code or '':<8} {e.explanation}")
+    if not rows:
+        click.echo("no event")
+
+
+@integrate.command("review")
+@click.argument("event_id", type=int)
+@click.argument("action", type=click.Choice(["confirm", "resurvey", "dismiss"]))
+@click.option("--as", "username", required=True)
+@click.option("--comment", default=None)
+def integrate_review(event_id: int, action: str, username: str, comment: str | None) -> None:
+    """Confirm an event (it applies from the next snapshot), send it for re-survey, or dismiss it."""
+    from dashboard.integration import Integration
+
+    e = _integration_step(lambda: Integration().review(_reviewer(username), event_id, action, comment))
+    click.echo(f"event {e.id}: {e.state}" + (f", appeal until {e.appeal_until}" if e.appeal_until else ""))
+
+
+@integrate.command("appeal")
+@click.argument("event_id", type=int)
+@click.option("--grounds", required=True, help="what the household says")
+@click.option("--as", "username", required=True, help="the MIS or grievance desk user recording it")
+def integrate_appeal(event_id: int, grounds: str, username: str) -> None:
+    """Record the household's appeal against a confirmed event, within the window."""
+    from dashboard.integration import Integration
+
+    e = _integration_step(lambda: Integration().appeal(_reviewer(username), event_id, grounds))
+    click.echo(f"event {e.id}: {e.state}")
+
+
+@integrate.command("decide-appeal")
+@click.argument("event_id", type=int)
+@click.argument("decision", type=click.Choice(["uphold", "reject"]))
+@click.option("--comment", required=True)
+@click.option("--as", "username", required=True)
+def integrate_decide_appeal(event_id: int, decision: str, comment: str, username: str) -> None:
+    """Uphold an appeal (the event is reversed) or reject it (the event stands)."""
+    from dashboard.integration import Integration
+
+    e = _integration_step(
+        lambda: Integration().decide_appeal(_reviewer(username), event_id, decision == "uphold", comment)
+    )
+    click.echo(f"event {e.id}: {e.state}")
+
+
+@integrate.command("reverse")
+@click.argument("event_id", type=int)
+@click.option("--reason", required=True, help="e.g. the death was recorded in error")
+@click.option("--as", "username", required=True)
+def integrate_reverse(event_id: int, reason: str, username: str) -> None:
+    """Take an event back: the next snapshot no longer applies it."""
+    from dashboard.integration import Integration
+
+    e = _integration_step(lambda: Integration().reverse(_reviewer(username), event_id, reason))
+    click.echo(f"event {e.id}: {e.state}")
+
+
 @main.group("requests")
 def data_requests() -> None:
     """Data requests from the web form: the open ones, overdue reminders to the forums (seed 7.3, 8.5)."""
@@ -925,6 +1123,20 @@ def reports_refresh() -> None:
         click.echo(f"{slug}: {pages} page(s)")
 
 
+def _seed_demo_integration(store: SnapshotStore) -> None:
+    """On a demo's first start, load the demo feeds, so the integration page has events to review."""
+    from dashboard.integration import Integration
+    from data.feeds_demo import write_demo_feeds
+
+    integration = Integration()
+    if integration.loaded_any():
+        return
+    _say("loading the demo integration feeds …")
+    files = write_demo_feeds(store.require_current().path, store.root / "demo-feeds", seed=1)
+    events = sum(integration.load_file(feed, path, actor="demo").events for feed, path in files.items())
+    _say(f"  {len(files)} feeds, {events} events waiting for review on /admin/integration")
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8050, show_default=True)
@@ -972,6 +1184,7 @@ def run(host: str, port: int, demo_households: int, demo: bool | None, workers: 
     if demo:
         from dashboard.demo import DEMO_PASSWORD, DEMO_USERS
 
+        _seed_demo_integration(store)
         _say("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(u[0] for u in DEMO_USERS))
     _say(f"NSER Insight on http://{host}:{port}/ ({workers} gunicorn workers; Ctrl-C stops)")
     os.environ["NSER_DATA_DIR"] = str(store.root)  # the workers serve the store just prepared

@@ -324,3 +324,87 @@ class Notification(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class IntegrationBatch(Base):
+    """One delivery of a feed (a file, or the partner feedback staged through the API), all-or-nothing."""
+
+    __tablename__ = "integration_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feed: Mapped[str] = mapped_column(String(40), index=True)
+    origin: Mapped[str] = mapped_column(String(300))  # the file's name, or "feedback:<type>"
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer)
+    unmatched: Mapped[int] = mapped_column(Integer)
+    ambiguous: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    snapshot_id: Mapped[str | None] = mapped_column(String(80))  # the snapshot it was matched against
+    loaded_by: Mapped[str] = mapped_column(String(80))
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (UniqueConstraint("feed", "sha256", name="uq_integration_batch_content"),)
+
+
+class IntegrationRecord(Base):
+    """A record of a batch with what matching found: the member and household, or why not (evidence)."""
+
+    __tablename__ = "integration_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("integration_batches.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)  # the line of the file (header = 1) or the record's index
+    cnic: Mapped[str | None] = mapped_column(String(13), index=True)
+    area_code: Mapped[str | None] = mapped_column(String(20))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))  # matched | unmatched | ambiguous | duplicate
+    reason: Mapped[str | None] = mapped_column(Text)
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    household_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    evidence: Mapped[dict | None] = mapped_column(JSON)  # the registry's values the rules compared
+
+
+class IntegrationEvent(Base):
+    """What a rule raised from a matched record: a death, a hold or a flag, reviewed by MIS, open to the
+    household's appeal, applied by the next build while confirmed."""
+
+    __tablename__ = "integration_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("integration_records.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("integration_batches.id"), index=True)
+    feed: Mapped[str] = mapped_column(String(40), index=True)
+    rule: Mapped[str] = mapped_column(String(60))
+    effect: Mapped[str] = mapped_column(String(20))  # deceased | hold | flag
+    code: Mapped[str | None] = mapped_column(String(40))
+    fact_key: Mapped[str] = mapped_column(String(64), unique=True)  # the same fact raises one event
+    cnic: Mapped[str | None] = mapped_column(String(13), index=True)
+    area_code: Mapped[str | None] = mapped_column(String(20))
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    household_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    district_code: Mapped[str | None] = mapped_column(String(20), index=True)
+    since: Mapped[dt.date] = mapped_column(Date)  # the date of the fact
+    explanation: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(
+        String(20), index=True
+    )  # pending confirmed resurvey dismissed appealed reversed
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    appeal_until: Mapped[dt.date | None] = mapped_column(Date)
+    appeal_grounds: Mapped[str | None] = mapped_column(Text)
+    state_before_appeal: Mapped[str | None] = mapped_column(String(20))
+    first_applied_in: Mapped[str | None] = mapped_column(String(80))  # snapshot id
+    last_applied_in: Mapped[str | None] = mapped_column(String(80))
+
+
+class IntegrationEventStep(Base):
+    """The history of an event: every review, appeal and reversal, who, when, why."""
+
+    __tablename__ = "integration_event_steps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("integration_events.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str | None] = mapped_column(Text)

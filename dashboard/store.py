@@ -32,6 +32,15 @@ def database_url() -> str:
     return f"sqlite:///{root / 'nser.sqlite'}"
 
 
+def exists(url: str | None = None) -> bool:
+    """Whether the store was ever created (a PostgreSQL store is assumed to be; a SQLite file may not
+    be yet): a command that only reads, like a build asking for integration events, must not make one."""
+    url = url or database_url()
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).exists()
+    return True
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

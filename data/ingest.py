@@ -39,7 +39,7 @@ from data import derived, geography
 from data.catalogue import Column, Table, load_catalogue
 from data.rules import load_rules
 from data.snapshots import Snapshot, SnapshotStore
-from data.warehouse import open_for_build, snapshot_manifest, write_snapshot_info
+from data.warehouse import integrate, open_for_build, snapshot_manifest, write_snapshot_info
 
 Progress = Callable[[str], None]
 
@@ -1271,6 +1271,7 @@ def ingest_extract(
     schools_path: Path | str | None = None,
     cct_path: Path | str | None = None,
     payments_path: Path | str | None = None,
+    integration: list[dict] | None = None,
 ) -> Snapshot:
     """Validate real extracts and load them as a new snapshot that becomes current.
 
@@ -1316,7 +1317,8 @@ def ingest_extract(
             stages.append(
                 {"stage": "write", "seconds": round(time.perf_counter() - started - stages[0]["seconds"], 2)}
             )
-            manifest = _manifest(con, sources, as_of, started, stages)
+            applied = integrate(con, integration or [], stages, progress)
+            manifest = _manifest(con, sources, as_of, started, stages, integration=applied)
             write_snapshot_info(con, manifest)
             con.execute("CHECKPOINT")
         finally:
@@ -1335,13 +1337,14 @@ def _manifest(
     as_of: dt.date,
     started: float,
     stages: list[dict],
+    **extra,
 ) -> dict:
     """The same keys as a synthetic build's manifest, plus the files ingested with their SHA-256."""
     sources_info = [
         {"table": s.table, "file": str(s.path.resolve()), "sha256": s.sha256, "rows": s.rows}
         for s in sources.values()
     ]
-    return snapshot_manifest(con, "ingest", as_of, started, stages, sources=sources_info)
+    return snapshot_manifest(con, "ingest", as_of, started, stages, sources=sources_info, **extra)
 
 
 __all__ = ["IngestError", "IngestProblem", "ingest_extract"]

@@ -93,8 +93,10 @@ def build_synthetic(
     store: SnapshotStore | None = None,
     progress: Progress | None = None,
     chunk_households: int = 2_000_000,
+    integration: list[dict] | None = None,
 ) -> Snapshot:
-    """Generate a synthetic registry into a new snapshot and make it current."""
+    """Generate a synthetic registry into a new snapshot and make it current. ``integration`` is the
+    list of confirmed integration events to apply (``dashboard.integration.effects_for_build``)."""
     store = store or SnapshotStore()
     progress = progress or (lambda msg: None)
     as_of = as_of or dt.date.fromisoformat(load_config()["as_of"])
@@ -106,13 +108,16 @@ def build_synthetic(
         con = open_for_build(staging.path)
         try:
             report = SyntheticBuilder(con, households, seed, as_of, progress, chunk_households).build()
+            stages = [{"stage": name, "seconds": round(sec, 2)} for name, sec in report.stages]
+            applied = integrate(con, integration or [], stages, progress)
             manifest = snapshot_manifest(
                 con,
                 "synthetic",
                 as_of,
                 started,
-                [{"stage": name, "seconds": round(sec, 2)} for name, sec in report.stages],
+                stages,
                 params={"households": households, "seed": seed, "chunk_households": chunk_households},
+                integration=applied,
             )
             write_snapshot_info(con, manifest)
             con.execute("CHECKPOINT")
@@ -124,6 +129,23 @@ def build_synthetic(
         f"{manifest['members']:,} members in {manifest['duration_s']} s (peak memory {manifest['peak_rss_mb']} MB)"
     )
     return snapshot
+
+
+def integrate(
+    con: duckdb.DuckDBPyConnection, effects: list[dict], stages: list[dict], progress: Progress
+) -> dict:
+    """The integration stage of a build (synthetic or ingest): apply the confirmed events, time it."""
+    from data.integration_overlay import apply_integration
+
+    t0 = time.perf_counter()
+    report = apply_integration(con, effects)
+    stages.append({"stage": "integration", "seconds": round(time.perf_counter() - t0, 2)})
+    if effects:
+        progress(
+            f"integration: {len(report['applied'])} event(s) applied, {len(report['skipped'])} skipped; "
+            f"{report['deceased']} deceased, {report['held_households']} household(s) held"
+        )
+    return report
 
 
 def info(store: SnapshotStore | None = None) -> dict:

@@ -233,3 +233,13 @@ def choropleth(
         _layout(title, height, clickmode="event") | {"margin": dict(l=0, r=0, t=30 if title else 0, b=0)}
     )
     return fig
+
+
+def stacked_counts(
+    categories: list[str], series: dict[str, list[int]], title: str | None = None
+) -> go.Figure:
+    """Stacked bars of plain counts (e.g. integration events by feed and state, from the app's store)."""
+    return go.Figure(
+        [go.Bar(name=name, x=categories, y=values) for name, values in series.items()],
+        layout=_layout(title=title, barmode="stack"),
+    )

@@ -24,6 +24,7 @@ def navbar(principal, csrf: str | None) -> dbc.Navbar:
         links.append(dbc.NavItem(dbc.NavLink("Admin", href="/admin")))
         links.append(dbc.NavItem(dbc.NavLink("Report designer", href="/admin/reports")))
         links.append(dbc.NavItem(dbc.NavLink("Requests", href="/admin/requests")))
+        links.append(dbc.NavItem(dbc.NavLink("Integration", href="/admin/integration")))
     if principal is None:
         right = dbc.Nav(
             dbc.NavItem(

@@ -50,6 +50,7 @@ def test_every_page_is_registered_with_a_tier(client):
         "/request": "public",
         "/admin/requests": "mis",
         "/account/password": "public",
+        "/admin/integration": "mis",
     }
 
 

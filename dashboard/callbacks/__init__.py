@@ -10,7 +10,16 @@ def register_all() -> None:
     """Import the callback modules (each registers with dash.callback on import)."""
     from dash import Input, Output, State, clientside_callback
 
-    from dashboard.callbacks import admin, data_requests, district, explore, home, records, reports  # noqa: F401
+    from dashboard.callbacks import (  # noqa: F401
+        admin,
+        data_requests,
+        district,
+        explore,
+        home,
+        integration,
+        records,
+        reports,
+    )
 
     # the phone menu: open and close the navigation without a round trip to the server
     clientside_callback(

@@ -165,9 +165,7 @@ def collect(n, reference, key):
     if not n:
         return no_update
     try:
-        got = DataRequests().collect_credentials(
-            _text(reference), _text(key), ip=client_ip()
-        )
+        got = DataRequests().collect_credentials(_text(reference), _text(key), ip=client_ip())
     except RequestError as exc:
         return dbc.Alert(str(exc), color="warning")
     rows = []

@@ -112,6 +112,25 @@ ATTACKS: dict[str, dict] = {
         },
         "mis_only": None,
     },
+    # integration (MIS only): each answers the others with nothing, or with a refusal
+    "in-summary": {"values": {}, "mis_only": "in-counts"},
+    "in-events": {"values": {"in-state.value": "pending"}, "mis_only": None},  # the rows: [] unless MIS
+    "in-detail": {"values": {"in-events.selectedRows": [{"id": 1}]}, "mis_only": None},
+    "in-action-out": {
+        "values": {"in-confirm.n_clicks": 1, "in-events.selectedRows": [{"id": 999999}]},
+        "mis_only": "no integration event 999999",  # MIS reaches the store; others are refused
+    },
+    "in-upload-name": {"values": {"in-upload.filename": "feed.csv"}, "mis_only": None},
+    "in-load-out": {
+        "values": {
+            "in-load.n_clicks": 1,
+            "in-feed.value": "excise_vehicles",
+            "in-upload.contents": "data:text/csv;base64,Y25pYwo=",
+            "in-upload.filename": "x.csv",
+        },
+        "mis_only": "rejected",
+    },
+    "in-outliers": {"values": {"in-outlier-go.n_clicks": 1}, "mis_only": None},
     "rqa-queue": {
         "values": {"rqa-approve.n_clicks": 1, "rqa-ref.value": "NSER-REQ-1999-999999"},
         "mis_only": "no request NSER-REQ-1999-999999",  # MIS reaches the decision; others are refused

@@ -1,0 +1,324 @@
+"""Integration page callbacks (MIS). Who may load, review or reverse is checked in
+dashboard.integration (every method needs an MIS principal), not here."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, html, no_update
+
+from dashboard.integration import BatchRejected, Integration, IntegrationError
+from dashboard.web import current_actor, current_principal
+from layouts import components, figures, ids
+
+ACTION_IDS = [f"in-{a}" for a in ids.IN_ACTIONS]
+REFUSED = "Only the BISP MIS team works on integration."
+
+
+def _mis():
+    principal = current_principal()
+    return principal if principal is not None and principal.tier == "mis" else None
+
+
+def _summary(principal):
+    counts = {row["state"]: row["events"] for row in Integration().counts(principal, ("state",))}
+    return html.Div(
+        [
+            dbc.Badge(f"{state}: {counts.get(state, 0):,}", color=color, className="me-2 p-2")
+            for state, color in (
+                ("pending", "warning"),
+                ("confirmed", "success"),
+                ("resurvey", "primary"),
+                ("appealed", "info"),
+                ("dismissed", "secondary"),
+                ("reversed", "dark"),
+            )
+        ],
+        id="in-counts",
+    )
+
+
+def _chart(principal):
+    rows = Integration().counts(principal, ("feed", "state"))
+    if not rows:
+        return figures.empty("No integration events yet: load a feed below.")
+    feeds = sorted({r["feed"] for r in rows})
+    by = {(r["feed"], r["state"]): r["events"] for r in rows}
+    series = {state: [by.get((f, state), 0) for f in feeds] for state in sorted({r["state"] for r in rows})}
+    return figures.stacked_counts(feeds, series, "Events by feed and state")
+
+
+def _batches(principal):
+    rows = Integration().batches(principal, 20)
+    if not rows:
+        return html.P("No batch yet.", className="small text-body-secondary")
+    head = ("Batch", "Feed", "From", "Records", "Matched", "Unmatched", "Ambiguous", "Events", "Loaded")
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in head])),
+            html.Tbody(
+                [
+                    html.Tr(
+                        [
+                            html.Td(b.id),
+                            html.Td(b.feed),
+                            html.Td(b.origin),
+                            html.Td(f"{b.rows:,}"),
+                            html.Td(f"{b.matched:,}"),
+                            html.Td(f"{b.unmatched:,}"),
+                            html.Td(f"{b.ambiguous:,}"),
+                            html.Td(f"{b.events:,}"),
+                            html.Td(f"{b.loaded_at:%d %b %Y %H:%M} by {b.loaded_by}"),
+                        ]
+                    )
+                    for b in rows
+                ]
+            ),
+        ],
+        size="sm",
+        striped=True,
+        responsive=True,
+        id="in-batches-table",
+    )
+
+
+@callback(
+    Output(ids.IN_SUMMARY, "children"),
+    Output(ids.IN_CHART, "figure"),
+    Output(ids.IN_BATCHES, "children"),
+    Input(ids.IN_ACTION_OUT, "children"),
+    Input(ids.IN_LOAD_OUT, "children"),
+)
+def overview(_action, _load):
+    principal = _mis()
+    if principal is None:
+        return components.refusal(REFUSED), figures.empty(""), None
+    return _summary(principal), _chart(principal), _batches(principal)
+
+
+@callback(
+    Output(ids.IN_EVENTS, "rowData"),
+    Input(ids.IN_STATE, "value"),
+    Input(ids.IN_FEED_FILTER, "value"),
+    Input(ids.IN_ACTION_OUT, "children"),
+    Input(ids.IN_LOAD_OUT, "children"),
+)
+def event_rows(state, feed, _action, _load):
+    principal = _mis()
+    if principal is None:
+        return []
+    try:
+        rows = Integration().events(
+            principal,
+            state if isinstance(state, str) else "pending",
+            feed if isinstance(feed, str) else None,
+            limit=500,
+        )
+    except IntegrationError:
+        return []
+    return [
+        {
+            "id": e.id,
+            "feed": e.feed,
+            "district": e.district_code,
+            "since": e.since.isoformat(),
+            "explanation": e.explanation,
+        }
+        for e in rows
+    ]
+
+
+def _selected(rows) -> int | None:
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict) and isinstance(rows[0].get("id"), int):
+        return rows[0]["id"]
+    return None
+
+
+@callback(
+    Output(ids.IN_DETAIL, "children"),
+    Input(ids.IN_EVENTS, "selectedRows"),
+    Input(ids.IN_ACTION_OUT, "children"),
+)
+def detail(rows, _action):
+    principal, event_id = _mis(), _selected(rows)
+    if principal is None or event_id is None:
+        return None
+    try:
+        event, record, steps = Integration().event(principal, event_id)
+    except IntegrationError as exc:
+        return dbc.Alert(str(exc), color="warning")
+    facts = [html.Li(f"{k}: {v}") for k, v in (record.payload or {}).items() if v is not None]
+    evidence = [html.Li(f"{k}: {v}") for k, v in (record.evidence or {}).items() if v is not None]
+    history = [
+        html.Li(
+            f"{s.at:%d %b %Y %H:%M} {s.actor}: {s.action} ({s.from_state or '—'} → {s.to_state})"
+            + (f" — {s.comment}" if s.comment else "")
+        )
+        for s in steps
+    ]
+    appeal = f" Appeal until {event.appeal_until:%d %B %Y}." if event.appeal_until else ""
+    applied = (
+        f" Applied in snapshot {event.last_applied_in}."
+        if event.last_applied_in
+        else " Not yet in a snapshot."
+    )
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H3(f"Event {event.id}: {event.state}", className="h6"),
+                html.P(event.explanation),
+                html.P(f"Batch {event.batch_id}, line {record.line}.{appeal}{applied}", className="small"),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                html.Strong("The feed's record", className="small"),
+                                html.Ul(facts, className="small"),
+                            ],
+                            md=4,
+                        ),
+                        dbc.Col(
+                            [
+                                html.Strong("The registry (evidence)", className="small"),
+                                html.Ul(evidence, className="small"),
+                            ],
+                            md=4,
+                        ),
+                        dbc.Col(
+                            [html.Strong("History", className="small"), html.Ul(history, className="small")],
+                            md=4,
+                        ),
+                    ]
+                ),
+            ]
+        ),
+        id="in-event",
+    )
+
+
+@callback(
+    Output(ids.IN_ACTION_OUT, "children"),
+    *[Input(a, "n_clicks") for a in ACTION_IDS],
+    State(ids.IN_EVENTS, "selectedRows"),
+    State(ids.IN_COMMENT, "value"),
+    prevent_initial_call=True,
+)
+def act(*values):
+    *_clicks, rows, comment = values
+    action = (ctx.triggered_id or "").removeprefix("in-")
+    if action not in ids.IN_ACTIONS:
+        return no_update
+    event_id = _selected(rows)
+    if event_id is None:
+        return dbc.Alert("Choose an event in the table first.", color="warning")
+    integration, principal = Integration(), current_principal()
+    comment = comment if isinstance(comment, str) else None
+    try:
+        if action in ("confirm", "resurvey", "dismiss"):
+            event = integration.review(principal, event_id, action, comment)
+        elif action == "appeal":
+            event = integration.appeal(principal, event_id, comment or "")
+        elif action in ("uphold", "reject_appeal"):
+            event = integration.decide_appeal(principal, event_id, action == "uphold", comment or "")
+        else:
+            event = integration.reverse(principal, event_id, comment or "")
+    except IntegrationError as exc:
+        return dbc.Alert(str(exc), color="danger")
+    return dbc.Alert(f"Event {event.id} is {event.state}.", color="success")
+
+
+@callback(
+    Output(ids.IN_UPLOAD_NAME, "children"),
+    Input(ids.IN_UPLOAD, "filename"),
+    prevent_initial_call=True,
+)
+def chosen_file(filename):
+    return f"Chosen: {filename}" if isinstance(filename, str) else None
+
+
+@callback(
+    Output(ids.IN_LOAD_OUT, "children"),
+    Input(ids.IN_LOAD, "n_clicks"),
+    State(ids.IN_FEED, "value"),
+    State(ids.IN_UPLOAD, "contents"),
+    State(ids.IN_UPLOAD, "filename"),
+    prevent_initial_call=True,
+)
+def load(n, feed, contents, filename):
+    if not n:
+        return no_update
+    if not isinstance(feed, str):
+        return dbc.Alert("Choose the feed the file comes from.", color="warning")
+    content = None
+    if isinstance(contents, str) and "," in contents:
+        try:
+            content = base64.b64decode(contents.split(",", 1)[1], validate=True)
+        except (binascii.Error, ValueError):
+            content = None
+    try:
+        report = Integration().load_upload(
+            current_principal(), feed, filename if isinstance(filename, str) else "", content
+        )
+    except BatchRejected as exc:
+        return dbc.Alert(
+            [
+                html.P(str(exc).split(";")[0] + "; nothing was loaded."),
+                html.Pre(exc.report(), className="small mb-0"),
+            ],
+            color="danger",
+            id="in-rejected",
+        )
+    except IntegrationError as exc:
+        return dbc.Alert(str(exc), color="danger")
+    return dbc.Alert(report.summary(), color="success", id="in-loaded")
+
+
+@callback(
+    Output(ids.IN_OUTLIERS, "children"),
+    Input(ids.IN_OUTLIER_GO, "n_clicks"),
+    State(ids.IN_OUTLIER_AREA, "value"),
+    prevent_initial_call=True,
+)
+def outliers(n, area):
+    if not n or _mis() is None:
+        return components.refusal(REFUSED) if n else no_update
+    from dashboard.oversight import governed_gateway
+
+    area = area.strip() if isinstance(area, str) and area.strip() else None
+    try:
+        rows = governed_gateway().outliers(current_actor(), area, 50)
+    except Exception as exc:  # noqa: BLE001 — a refusal or a missing table, said plainly
+        return dbc.Alert(str(exc), color="warning")
+    if not rows:
+        return html.P("No outlier here.", className="small")
+    return html.Div(
+        [
+            dbc.Table(
+                [
+                    html.Thead(
+                        html.Tr([html.Th(h) for h in ("Household", "District", "PMT", "Implied", "Why")])
+                    ),
+                    html.Tbody(
+                        [
+                            html.Tr(
+                                [
+                                    html.Td(r.get("household_id")),
+                                    html.Td(r.get("district_code")),
+                                    html.Td(f"{r.get('pmt_score', 0):.1f}"),
+                                    html.Td(f"{r.get('implied_score', 0):.1f}"),
+                                    html.Td(r.get("reasons")),
+                                ]
+                            )
+                            for r in rows
+                        ]
+                    ),
+                ],
+                size="sm",
+                striped=True,
+                responsive=True,
+                id="in-outliers-table",
+            ),
+        ]
+    )

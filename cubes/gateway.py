@@ -331,10 +331,17 @@ class Gateway:
 SELECT m.cnic, m.member_id, m.household_id, m.id_type, m.relation, m.gender, m.age, m.marital_status,
        m.employment_status, m.employment_sector, m.is_beneficiary,
        h.province_code, h.district_code, h.tehsil_code, h.has_car,
-       h.is_beneficiary_household, h.pmt_score
+       h.is_beneficiary_household, h.pmt_score,
+       coalesce(b.relations, '') AS beneficiary_relations
 FROM feed_cnics f
 JOIN wh.members m ON m.cnic = f.cnic
 JOIN wh.households h ON h.household_id = m.household_id
+LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spouse counts for her
+  SELECT household_id, string_agg(DISTINCT relation, ',' ORDER BY relation) AS relations FROM wh.members
+  WHERE is_beneficiary AND household_id IN (
+    SELECT mm.household_id FROM wh.members mm JOIN feed_cnics ff ON mm.cnic = ff.cnic)
+  GROUP BY household_id
+) b ON b.household_id = m.household_id
 """
             ).df()
         finally:
@@ -654,6 +661,11 @@ JOIN wh.households h ON h.household_id = m.household_id
 
     def _answer(self, con: duckdb.DuckDBPyConnection, actor: Actor, q: Query) -> tuple[Result, str]:
         cube, level, areas = self._authorize(actor, q)
+        if cube.name not in self._specs:
+            raise Refused(
+                f"the {cube.title.lower()} statistics are not built for the current snapshot (it predates "
+                "them); they come with the next warehouse build or ingest"
+            )
         tier = self.model.tier(actor.tier)
         protected = tier.get("protected", True)
         if protected and not self._sparsity_ok(con, cube, level, q.dimensions):

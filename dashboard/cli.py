@@ -80,7 +80,7 @@ def warehouse_build(households: int, seed: int, as_of: dt.date | None, chunk: in
         )
     except (SnapshotError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
-    _record_integration(snap)
+    _record_integration(snap, effects)
     m = snap.manifest
     click.echo(
         f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
@@ -137,6 +137,7 @@ def warehouse_ingest(
     from data.ingest import IngestError, ingest_extract
 
     optional = {"schools_path": schools_path, "cct_path": cct_path, "payments_path": payments_path}
+    effects = _integration_effects()
     try:
         snap = ingest_extract(
             households_path,
@@ -144,7 +145,7 @@ def warehouse_ingest(
             as_of=as_of,
             store=SnapshotStore(),
             progress=_say,
-            integration=_integration_effects(),
+            integration=effects,
             **{k: v for k, v in optional.items() if v is not None},
         )
     except IngestError as exc:
@@ -154,7 +155,7 @@ def warehouse_ingest(
         ) from None
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
-    _record_integration(snap)
+    _record_integration(snap, effects)
     m = snap.manifest
     click.echo(
         f"snapshot {snap.snapshot_id} as of {m['as_of']}: {m['households']:,} households, "
@@ -171,17 +172,17 @@ def _integration_effects() -> list[dict]:
     return Integration().effects_for_build() if store.exists() else []
 
 
-def _record_integration(snap) -> None:
+def _record_integration(snap, effects: list[dict]) -> None:
     from dashboard import store
     from dashboard.integration import Integration
 
     report = snap.manifest.get("integration") or {}
     if not store.exists():
         return
-    Integration().record_build(snap.snapshot_id, report, actor=_admin())
+    Integration().record_build(snap.snapshot_id, effects, report, actor=_admin())
     if report.get("events"):
         _say(
-            f"integration: {len(report['applied'])} event(s) applied, {len(report['skipped'])} skipped "
+            f"integration: {report['applied']} event(s) applied, {report['skipped_count']} skipped "
             f"(see `nser warehouse info --json`)"
         )
 

@@ -27,7 +27,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dashboard import store
 from dashboard.audit import AccessLog, Entry
@@ -48,6 +49,7 @@ REVIEW = {  # action: (from states, to state, a comment is required)
 }
 REVERSIBLE = ("pending", "confirmed", "resurvey", "appealed")
 MAX_PROBLEMS_SHOWN = 50
+CHUNK = 1000  # ids per IN (...) list: SQLite and PostgreSQL cap the parameters of one statement
 
 
 class IntegrationError(ValueError):
@@ -188,13 +190,18 @@ class Integration:
 
     # -- loading ----------------------------------------------------------------------------------------
 
+    def _feed(self, name) -> Feed:
+        if not isinstance(name, str) or name not in self.feeds.feeds:
+            raise IntegrationError(f"feed: one of {', '.join(sorted(self.feeds.feeds))}")
+        return self.feeds.feeds[name]
+
     def loaded_any(self) -> bool:
         with self.sessions() as s:
             return s.scalar(select(func.count()).select_from(IntegrationBatch)) > 0
 
     def load_file(self, feed_name: str, path: Path | str, actor: str) -> BatchReport:
         """Check, match and store a file of a feed; BatchRejected (nothing stored) on any problem."""
-        feed = self.feeds[feed_name]
+        feed = self._feed(feed_name)
         path = Path(path)
         rows, problems, data = read_rows(feed, path)
         if problems:
@@ -215,8 +222,10 @@ class Integration:
 
     def load_feedback(self, feed_name: str, actor: str) -> BatchReport:
         """The partner observations staged through the API for this feed (e.g. Utility Stores
-        purchases), as one batch; each observation is taken once."""
-        feed = self.feeds[feed_name]
+        purchases), oldest first, as one batch; each is taken once. The API accepted each observation on
+        its own, so one that does not fit the feed is set aside as unusable (and logged with why) rather
+        than blocking every later batch; the others are marked integrated in the batch's transaction."""
+        feed = self._feed(feed_name)
         if not feed.from_feedback:
             raise IntegrationError(f"{feed_name} does not come from partner feedback")
         with self.sessions() as s:
@@ -227,25 +236,59 @@ class Integration:
                         PartnerObservation.type == feed.from_feedback, PartnerObservation.status == "staged"
                     )
                     .order_by(PartnerObservation.id)
+                    .limit(self.feeds.batch_max_rows)
                 )
             )
         if not staged:
             raise IntegrationError(f"no staged {feed.from_feedback} feedback is waiting")
-        rows = [(o.id, {"cnic": o.cnic, **(o.payload or {})}) for o in staged]
-        digest = _sha256(",".join(str(o.id) for o in staged).encode())
-        report = self.load_records(feed_name, rows, f"feedback:{feed.from_feedback}", actor, digest)
-        with self.sessions.begin() as s:
-            s.execute(
-                update(PartnerObservation)
-                .where(PartnerObservation.id.in_([o.id for o in staged]))
-                .values(status="integrated")
+        usable, unusable = [], []
+        for o in staged:
+            raw = {"cnic": o.cnic, **(o.payload or {})}
+            problems = [
+                f"{name}: {why}"
+                for name, spec in feed.fields.items()
+                if (why := parse_value(spec, raw.get(name))[1])
+            ] + [f"{name}: not a field of {feed.name}" for name in set(raw) - set(feed.fields)]
+            (unusable if problems else usable).append((o, problems))
+        if unusable:
+            with self.sessions.begin() as s:
+                s.execute(
+                    update(PartnerObservation)
+                    .where(PartnerObservation.id.in_([o.id for o, _ in unusable]))
+                    .values(status="unusable")
+                )
+            self.log.append(
+                Entry(
+                    kind="integration",
+                    outcome="unusable",
+                    username=actor,
+                    action=f"feedback {feed.from_feedback}",
+                    parameters=json.dumps([{"observation": o.id, "problems": p} for o, p in unusable[:20]]),
+                    rows=len(unusable),
+                )
             )
-        return report
+        if not usable:
+            raise IntegrationError(
+                f"none of the {len(staged)} staged {feed.from_feedback} observation(s) fits {feed.name}; "
+                "they were set aside as unusable (see the access log)"
+            )
+        ids = [o.id for o, _ in usable]
+
+        def mark_integrated(s) -> None:
+            s.execute(
+                update(PartnerObservation).where(PartnerObservation.id.in_(ids)).values(status="integrated")
+            )
+
+        rows = [(o.id, {"cnic": o.cnic, **(o.payload or {})}) for o, _ in usable]
+        digest = _sha256(",".join(str(i) for i in ids).encode())
+        return self.load_records(
+            feed_name, rows, f"feedback:{feed.from_feedback}", actor, digest, then=mark_integrated
+        )
 
     def load_records(
-        self, feed_name: str, rows: list[tuple[int, dict]], origin: str, actor: str, sha256: str
+        self, feed_name: str, rows: list[tuple[int, dict]], origin: str, actor: str, sha256: str, then=None
     ) -> BatchReport:
-        feed = self.feeds[feed_name]
+        feed = self._feed(feed_name)
         with self.sessions() as s:
             earlier = s.scalar(
                 select(IntegrationBatch).where(
@@ -286,7 +329,7 @@ class Integration:
             records.append((line, record))
         if problems:
             self._reject(feed, origin, problems, actor)
-        return self._match_and_store(feed, records, origin, actor, sha256)
+        return self._match_and_store(feed, records, origin, actor, sha256, then=then)
 
     def _reject(self, feed: Feed, origin: str, problems: list[Problem], actor: str):
         self.log.append(
@@ -301,7 +344,9 @@ class Integration:
         )
         raise BatchRejected(feed.name, origin, problems[:MAX_PROBLEMS_SHOWN], len(problems))
 
-    def _match_and_store(self, feed: Feed, records, origin: str, actor: str, sha256: str) -> BatchReport:
+    def _match_and_store(
+        self, feed: Feed, records, origin: str, actor: str, sha256: str, then=None
+    ) -> BatchReport:
         """Sort records into duplicate, ambiguous, unmatched and matched; raise events; store it all in
         one transaction."""
         key = feed.key
@@ -331,9 +376,8 @@ class Integration:
                 for row in found.to_dict("records"):
                     registry[row["cnic"]] = row
         snapshot_id = self.gateway.snapshot_id if key == "cnic" else None
-        with self.sessions() as s:
-            known_facts = set(s.scalars(select(IntegrationEvent.fact_key)))
         report = BatchReport(0, feed.name, len(records), 0, 0, 0, 0, 0, 0, 0)
+        known_facts: set[str] = set()  # filled below with the facts of this batch raised before
         stored_records, raised = [], []
         for line, rec in records:
             state, reason = status.get(line, (None, None))
@@ -353,17 +397,17 @@ class Integration:
             setattr(report, counter[state], getattr(report, counter[state]) + 1)
             if state != "matched":
                 report.reasons[{"unmatched": reason, "ambiguous": "ambiguous facts"}.get(state, state)] += 1
-            row = IntegrationRecord(
-                line=line,
-                cnic=rec.get("cnic"),
-                area_code=rec.get("area_code"),
-                payload=json.loads(json.dumps(rec, default=str)),
-                status=state,
-                reason=reason,
-                member_id=int(match["member_id"]) if match else None,
-                household_id=int(match["household_id"]) if match else None,
-                evidence=evidence,
-            )
+            row = {
+                "line": line,
+                "cnic": rec.get("cnic"),
+                "area_code": rec.get("area_code"),
+                "payload": json.loads(json.dumps(rec, default=str)),
+                "status": state,
+                "reason": reason,
+                "member_id": int(match["member_id"]) if match else None,
+                "household_id": int(match["household_id"]) if match else None,
+                "evidence": evidence,
+            }
             stored_records.append(row)
             if state != "matched":
                 continue
@@ -373,68 +417,111 @@ class Integration:
                     continue
                 if match is not None and not counts_for_household(rule, view):
                     report.not_counted += 1
-                    row.reason = f"{rule.name}: the rule counts only the {rule.applies_to.replace('_', ' ')}"
+                    row["reason"] = (
+                        f"{rule.name}: the rule counts only the {rule.applies_to.replace('_', ' ')}"
+                    )
                     continue
                 fact = _sha256(
                     "|".join(
                         [feed.name, rule.name, str(rec[key]), *(str(rec.get(f)) for f in feed.identity)]
                     ).encode()
                 )
-                if fact in known_facts:
-                    report.already_raised += 1
+                if fact in known_facts:  # twice in this batch (another rule's record of the same fact)
                     continue
                 known_facts.add(fact)
                 raised.append((row, rule, rec, match, view, fact))
+        earlier = self._facts_raised_before([fact for *_, fact in raised])
+        report.already_raised = sum(1 for *_, fact in raised if fact in earlier)
+        raised = [r for r in raised if r[-1] not in earlier]
         now = dt.datetime.now(dt.UTC)
-        with self.sessions.begin() as s:
-            batch = IntegrationBatch(
-                feed=feed.name,
-                origin=origin[:300],
-                sha256=sha256,
-                rows=report.rows,
-                matched=report.matched,
-                unmatched=report.unmatched,
-                ambiguous=report.ambiguous,
-                duplicates=report.duplicates,
-                events=len(raised),
-                snapshot_id=snapshot_id,
-                loaded_by=actor,
-                loaded_at=now,
-            )
-            s.add(batch)
-            s.flush()
-            for row in stored_records:
-                row.batch_id = batch.id
-            s.add_all(stored_records)
-            s.flush()
-            for row, rule, rec, match, view, fact in raised:
-                event = IntegrationEvent(
-                    record_id=row.id,
-                    batch_id=batch.id,
+        try:
+            with self.sessions.begin() as s:
+                batch = IntegrationBatch(
                     feed=feed.name,
-                    rule=rule.name,
-                    effect=rule.effect,
-                    code=rule.code,
-                    fact_key=fact,
-                    cnic=rec.get("cnic"),
-                    area_code=rec.get("area_code"),
-                    member_id=int(match["member_id"]) if match else None,
-                    household_id=int(match["household_id"]) if match else None,
-                    district_code=match["district_code"] if match else _district_of(rec.get("area_code")),
-                    since=_fact_date(feed, rec) or now.date(),
-                    explanation=_explain(feed, rule, rec, view),
-                    state="pending",
-                    raised_at=now,
+                    origin=origin[:300],
+                    sha256=sha256,
+                    rows=report.rows,
+                    matched=report.matched,
+                    unmatched=report.unmatched,
+                    ambiguous=report.ambiguous,
+                    duplicates=report.duplicates,
+                    events=len(raised),
+                    snapshot_id=snapshot_id,
+                    loaded_by=actor,
+                    loaded_at=now,
                 )
-                s.add(event)
+                s.add(batch)
                 s.flush()
-                s.add(
-                    IntegrationEventStep(
-                        event_id=event.id, at=now, actor=actor, action="raised", to_state="pending"
+                # one multi-row INSERT per table (the ids come back in order), not one per record: a
+                # batch of 500,000 records holds the store's write lock for seconds, not minutes
+                record_ids = list(
+                    s.scalars(
+                        insert(IntegrationRecord).returning(
+                            IntegrationRecord.id, sort_by_parameter_order=True
+                        ),
+                        [{**r, "batch_id": batch.id} for r in stored_records],
                     )
                 )
-            report.batch_id = batch.id
-            report.events = len(raised)
+                index_of = {id(r): i for i, r in enumerate(stored_records)}
+                event_rows = [
+                    {
+                        "record_id": record_ids[index_of[id(row)]],
+                        "batch_id": batch.id,
+                        "feed": feed.name,
+                        "rule": rule.name,
+                        "effect": rule.effect,
+                        "code": rule.code,
+                        "fact_key": fact,
+                        "cnic": rec.get("cnic"),
+                        "area_code": rec.get("area_code"),
+                        "member_id": int(match["member_id"]) if match else None,
+                        "household_id": int(match["household_id"]) if match else None,
+                        "district_code": match["district_code"]
+                        if match
+                        else _district_of(rec.get("area_code")),
+                        "since": _fact_date(feed, rec) or now.date(),
+                        "explanation": _explain(feed, rule, rec, view),
+                        "contradicts_survey": bool(view) and contradiction(rule, view) is not None,
+                        "state": "pending",
+                        "raised_at": now,
+                    }
+                    for row, rule, rec, match, view, fact in raised
+                ]
+                event_ids = (
+                    list(
+                        s.scalars(
+                            insert(IntegrationEvent).returning(
+                                IntegrationEvent.id, sort_by_parameter_order=True
+                            ),
+                            event_rows,
+                        )
+                    )
+                    if event_rows
+                    else []
+                )
+                if event_ids:
+                    s.execute(
+                        insert(IntegrationEventStep),
+                        [
+                            {
+                                "event_id": i,
+                                "at": now,
+                                "actor": actor,
+                                "action": "raised",
+                                "to_state": "pending",
+                            }
+                            for i in event_ids
+                        ],
+                    )
+                if then is not None:
+                    then(s)  # e.g. mark the partner feedback integrated, in the same transaction
+                report.batch_id = batch.id
+                report.events = len(raised)
+        except IntegrityError as exc:  # another load of the same content or facts committed first
+            raise IntegrationError(
+                f"{origin}: another load of the same content or facts finished a moment ago; nothing was "
+                "loaded — load again to see what is new"
+            ) from exc
         self.log.append(
             Entry(
                 kind="integration",
@@ -457,12 +544,37 @@ class Integration:
         )
         return report
 
+    def _facts_raised_before(self, facts: list[str]) -> set[str]:
+        """Which of these facts an earlier batch raised already (looked up in chunks, never all events)."""
+        found: set[str] = set()
+        with self.sessions() as s:
+            for i in range(0, len(facts), CHUNK):
+                found.update(
+                    s.scalars(
+                        select(IntegrationEvent.fact_key).where(
+                            IntegrationEvent.fact_key.in_(facts[i : i + CHUNK])
+                        )
+                    )
+                )
+        return found
+
     # -- review, appeal, reversal (MIS) -----------------------------------------------------------------
 
     @staticmethod
     def _require_mis(principal) -> None:
         if principal is None or principal.tier != "mis":
             raise IntegrationError("only the BISP MIS team reviews integration events")
+
+    @staticmethod
+    def _districts(principal) -> list[str] | None:
+        """The districts an MIS user with a geographic scope may work on (None: the whole country)."""
+        return (
+            None if getattr(principal, "scope", None) is None else sorted(_districts_within(principal.scope))
+        )
+
+    def _visible(self, principal, event: IntegrationEvent | None) -> bool:
+        districts = self._districts(principal)
+        return event is not None and (districts is None or event.district_code in districts)
 
     def events(
         self,
@@ -480,6 +592,9 @@ class Integration:
             q = q.where(IntegrationEvent.feed == feed)
         if district:
             q = q.where(IntegrationEvent.district_code == district)
+        districts = self._districts(principal)
+        if districts is not None:
+            q = q.where(IntegrationEvent.district_code.in_(districts))
         with self.sessions() as s:
             return list(s.scalars(q))
 
@@ -490,7 +605,7 @@ class Integration:
         self._require_mis(principal)
         with self.sessions() as s:
             event = s.get(IntegrationEvent, event_id)
-            if event is None:
+            if not self._visible(principal, event):
                 raise IntegrationError(f"no integration event {event_id}")
             record = s.get(IntegrationRecord, event.record_id)
             steps = list(
@@ -500,6 +615,22 @@ class Integration:
                     .order_by(IntegrationEventStep.id)
                 )
             )
+            s.expunge(record)
+        if record.payload and record.payload.get("cnic") and principal.record_role != "power":
+            # a CNIC is secret data (plan 6.2): in full for Power users only
+            record.payload = {**record.payload, "cnic": "•••••••••" + str(record.payload["cnic"])[-4:]}
+        self.log.append(
+            Entry(
+                kind="integration",
+                outcome="viewed",
+                user_id=principal.user_id,
+                username=principal.username,
+                organisation=principal.organisation,
+                action=f"event {event_id} {event.feed}/{event.rule}",
+                parameters=json.dumps({"household_id": event.household_id}),
+                rows=1,
+            )
+        )
         return event, record, steps
 
     def _move(
@@ -518,7 +649,7 @@ class Integration:
             raise IntegrationError("the comment must be text")
         with self.sessions() as s:
             event = s.get(IntegrationEvent, event_id)
-        if event is None:
+        if not self._visible(principal, event):
             raise IntegrationError(f"no integration event {event_id}")
         if event.state not in allowed:
             raise IntegrationError(
@@ -581,11 +712,14 @@ class Integration:
     ) -> IntegrationEvent:
         """The household's appeal (recorded by BISP staff, e.g. at a grievance counter) within the window;
         the effect stays until the appeal is decided."""
+        self._require_mis(principal)
         if not isinstance(grounds, str) or not grounds.strip():
             raise IntegrationError("an appeal needs its grounds")
         with self.sessions() as s:
             event = s.get(IntegrationEvent, event_id)
-        if event is not None and event.appeal_until and (today or dt.date.today()) > event.appeal_until:
+        if not self._visible(principal, event):
+            raise IntegrationError(f"no integration event {event_id}")
+        if event.appeal_until and (today or dt.date.today()) > event.appeal_until:
             raise IntegrationError(
                 f"the appeal window of event {event_id} closed on {event.appeal_until:%d %B %Y}"
             )
@@ -602,7 +736,8 @@ class Integration:
 
     def decide_appeal(self, principal, event_id: int, uphold: bool, comment: str) -> IntegrationEvent:
         """Uphold the appeal (the event is reversed) or reject it (the event stands as before)."""
-        if not (comment or "").strip():
+        self._require_mis(principal)
+        if not isinstance(comment, str) or not comment.strip():
             raise IntegrationError("deciding an appeal needs a comment for the household")
         with self.sessions() as s:
             event = s.get(IntegrationEvent, event_id)
@@ -649,21 +784,26 @@ class Integration:
             for e in rows
         ]
 
-    def record_build(self, snapshot_id: str, report: dict, actor: str = "build") -> None:
-        """Note which events the new snapshot applied (and log the build's integration report)."""
-        applied = list(report.get("applied") or [])
+    def record_build(self, snapshot_id: str, effects: list[dict], report: dict, actor: str = "build") -> None:
+        """Note which of the events given to a build (``effects``) the new snapshot applied — all but the
+        ones its report lists as skipped — and log the build's integration report (counts, the first
+        skipped events)."""
+        skipped_ids = {s["event_id"] for s in report.get("skipped") or []}
+        applied = [e["event_id"] for e in effects if e["event_id"] not in skipped_ids]
         with self.sessions.begin() as s:
-            if applied:
+            for i in range(0, len(applied), CHUNK):
+                ids = applied[i : i + CHUNK]
                 s.execute(
                     update(IntegrationEvent)
-                    .where(IntegrationEvent.id.in_(applied))
+                    .where(IntegrationEvent.id.in_(ids))
                     .values(last_applied_in=snapshot_id)
                 )
                 s.execute(
                     update(IntegrationEvent)
-                    .where(IntegrationEvent.id.in_(applied), IntegrationEvent.first_applied_in.is_(None))
+                    .where(IntegrationEvent.id.in_(ids), IntegrationEvent.first_applied_in.is_(None))
                     .values(first_applied_in=snapshot_id)
                 )
+        skipped = report.get("skipped") or []
         self.log.append(
             Entry(
                 kind="integration",
@@ -671,7 +811,12 @@ class Integration:
                 username=actor,
                 action=f"snapshot {snapshot_id}",
                 parameters=json.dumps(
-                    {"applied": len(applied), "skipped": report.get("skipped") or []}, default=str
+                    {
+                        "applied": len(applied),
+                        "skipped": report.get("skipped_count", len(skipped)),
+                        "first_skipped": skipped[:20],
+                    },
+                    default=str,
                 ),
                 snapshot_id=snapshot_id,
             )
@@ -710,6 +855,49 @@ class Integration:
             for k, n in sorted(out.items(), key=lambda kv: tuple(str(x) for x in kv[0]))
         ]
 
+    def contradictions(self, principal, limit: int = 50) -> list[dict]:
+        """Households whose feeds contradict the survey (plan 9.1 outliers), most contradictions first,
+        then the lowest PMT score (a car in a household scored among the poorest stands out most)."""
+        self._require_mis(principal)
+        q = (
+            select(
+                IntegrationEvent.household_id,
+                IntegrationEvent.district_code,
+                func.count().label("n"),
+                func.min(IntegrationEvent.explanation).label("example"),
+            )
+            .where(
+                IntegrationEvent.contradicts_survey.is_(True),
+                IntegrationEvent.state.notin_(("dismissed", "reversed")),
+            )
+            .group_by(IntegrationEvent.household_id, IntegrationEvent.district_code)
+        )
+        districts = self._districts(principal)
+        if districts is not None:
+            q = q.where(IntegrationEvent.district_code.in_(districts))
+        with self.sessions() as s:
+            rows = s.execute(q).all()
+            ids = [r.household_id for r in rows]
+            pmt = {}
+            for i in range(0, len(ids), CHUNK):
+                for household_id, evidence in s.execute(
+                    select(IntegrationRecord.household_id, IntegrationRecord.evidence).where(
+                        IntegrationRecord.household_id.in_(ids[i : i + CHUNK])
+                    )
+                ):
+                    pmt.setdefault(household_id, (evidence or {}).get("pmt_score"))
+        ranked = sorted(rows, key=lambda r: (-r.n, pmt.get(r.household_id) or 100.0))[:limit]
+        return [
+            {
+                "household_id": r.household_id,
+                "district_code": r.district_code,
+                "contradictions": r.n,
+                "pmt_score": pmt.get(r.household_id),
+                "example": r.example,
+            }
+            for r in ranked
+        ]
+
     def batches(self, principal, limit: int = 50) -> list[IntegrationBatch]:
         self._require_mis(principal)
         with self.sessions() as s:
@@ -718,8 +906,22 @@ class Integration:
     def records(
         self, principal, batch_id: int, status: str | None = None, limit: int = 500
     ) -> list[IntegrationRecord]:
-        """A batch's records (e.g. the unmatched ones with their reasons)."""
+        """A batch's records (e.g. the unmatched ones with their reasons); MIS users without a
+        geographic scope only (a batch spans the country), and every look is logged."""
         self._require_mis(principal)
+        if self._districts(principal) is not None:
+            raise IntegrationError("a batch's records are for MIS users without a geographic scope")
+        self.log.append(
+            Entry(
+                kind="integration",
+                outcome="viewed",
+                user_id=principal.user_id,
+                username=principal.username,
+                organisation=principal.organisation,
+                action=f"batch {batch_id} records",
+                parameters=json.dumps({"status": status}),
+            )
+        )
         q = (
             select(IntegrationRecord)
             .where(IntegrationRecord.batch_id == batch_id)
@@ -772,7 +974,14 @@ def _registry_view(match: dict) -> dict:
         "employment_sector",
         "is_beneficiary",
     )
-    household = ("district_code", "tehsil_code", "province_code", "has_car", "is_beneficiary_household")
+    household = (
+        "district_code",
+        "tehsil_code",
+        "province_code",
+        "has_car",
+        "is_beneficiary_household",
+        "beneficiary_relations",
+    )
     view = {f"member.{k}": match[k] for k in member}
     view.update({f"household.{k}": match[k] for k in household})
     return {k: v if isinstance(v, str) or v is None else _plain(v) for k, v in view.items()}
@@ -817,3 +1026,15 @@ def _explain(feed: Feed, rule, record: dict, view: dict) -> str:
         "flag": f"flag ({rule.code})",
     }
     return "; ".join(parts) + f" → {effect[rule.effect]}."
+
+
+def _districts_within(scope: str) -> set[str]:
+    """The districts of a province, division, district or tehsil code (census geography)."""
+    from data import geography
+
+    d = geography.districts()
+    inside = d[(d.province_code == scope) | (d.division_code == scope) | (d.district_code == scope)]
+    found = set(inside.district_code)
+    t = geography.tehsils()
+    found |= set(t.loc[t.tehsil_code == scope, "district_code"])
+    return found

@@ -383,6 +383,7 @@ class IntegrationEvent(Base):
     district_code: Mapped[str | None] = mapped_column(String(20), index=True)
     since: Mapped[dt.date] = mapped_column(Date)  # the date of the fact
     explanation: Mapped[str] = mapped_column(Text)
+    contradicts_survey: Mapped[bool] = mapped_column(Boolean, default=False)  # outlier evidence
     state: Mapped[str] = mapped_column(
         String(20), index=True
     )  # pending confirmed resurvey dismissed appealed reversed

@@ -25,7 +25,7 @@ CONDITIONS = {"equals", "in", "not_in", "at_least", "differs_from"}
 APPLIES_TO = ("any", "beneficiary_household_member", "beneficiary_or_spouse")
 MEMBER_COLUMNS = {"marital_status", "gender", "age", "relation", "employment_status", "employment_sector"}
 # confidential columns only: a secret one (the income asked in the survey) must not reach an event's text
-HOUSEHOLD_COLUMNS = {"district_code", "tehsil_code", "province_code", "has_car"}
+HOUSEHOLD_COLUMNS = {"district_code", "tehsil_code", "province_code", "has_car", "beneficiary_relations"}
 TRUE, FALSE = {"true", "1", "yes", "t", "y"}, {"false", "0", "no", "f", "n"}
 
 
@@ -290,8 +290,15 @@ def counts_for_household(rule: Rule, registry: dict) -> bool:
     beneficiary_household = bool(registry.get("household.is_beneficiary_household"))
     if rule.applies_to == "beneficiary_household_member":
         return beneficiary_household
-    return bool(registry.get("member.is_beneficiary")) or (
-        beneficiary_household and registry.get("member.relation") in ("head", "spouse")
+    if registry.get("member.is_beneficiary"):
+        return True
+    # the roster says how each member relates to the head, not who is married to whom: the head is the
+    # spouse of a beneficiary who is the head's wife, and the head's spouse the spouse of a female head
+    # beneficiary; a daughter-in-law's husband (a son) cannot be told from his brothers
+    beneficiaries = set(filter(None, str(registry.get("household.beneficiary_relations") or "").split(",")))
+    relation = registry.get("member.relation")
+    return (relation == "head" and "spouse" in beneficiaries) or (
+        relation == "spouse" and "head" in beneficiaries
     )
 
 

@@ -142,7 +142,7 @@ def integrate(
     stages.append({"stage": "integration", "seconds": round(time.perf_counter() - t0, 2)})
     if effects:
         progress(
-            f"integration: {len(report['applied'])} event(s) applied, {len(report['skipped'])} skipped; "
+            f"integration: {report['applied']} event(s) applied, {report['skipped_count']} skipped; "
             f"{report['deceased']} deceased, {report['held_households']} household(s) held"
         )
     return report

@@ -53,14 +53,16 @@ def layout(mis: bool = False, **_) -> html.Div:
                 [
                     html.H1("Explorer", className="h3 mb-0 me-3"),
                     html.Span("Quick start:", className="small text-body-secondary me-2"),
+                    # buttons, not links: a link to /explore?… would re-render the whole page, and a choice
+                    # made while that re-render was on its way was lost; the explorer callback sets the state
                     *[
-                        dcc.Link(
+                        html.Button(
                             name,
-                            href=f"/explore?{search}",
+                            type="button",
                             className="btn btn-sm btn-outline-primary me-2 mb-1",
                             id={"type": ids.EX_QUICK, "name": name},
                         )
-                        for name, search in QUICK.items()
+                        for name in QUICK
                     ],
                 ],
                 className="d-flex flex-wrap align-items-center mb-2",

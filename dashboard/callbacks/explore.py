@@ -11,7 +11,7 @@ import hashlib
 import time
 
 import dash
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cubes.model import load_model
@@ -20,6 +20,7 @@ from dashboard.answers import ask, dimension_header, tabulate, to_csv, to_xlsx
 from dashboard.web import current_principal
 from data import geography
 from layouts import components, figures, ids
+from layouts.explore import QUICK
 
 EXPORT_TTL = 600  # seconds an export ticket stays valid
 
@@ -187,6 +188,7 @@ def chart(state: es.State, result):
     Input(ids.EX_CHART, "value"),
     Input(ids.EX_TOTALS, "value"),
     Input(ids.EX_ACROSS, "value"),
+    Input({"type": ids.EX_QUICK, "name": ALL}, "n_clicks"),
     State(ids.EX_URL, "pathname"),
 )
 def explore(
@@ -202,6 +204,7 @@ def explore(
     chart_type,
     totals,
     across,
+    _quick,
     pathname,
 ):
     if pathname != "/explore":
@@ -212,6 +215,10 @@ def explore(
     trigger = ctx.triggered_id
     if trigger in (None, ids.EX_URL):
         state = es.parse(search)
+    elif isinstance(trigger, dict) and trigger.get("type") == ids.EX_QUICK:
+        if trigger.get("name") not in QUICK:
+            raise dash.exceptions.PreventUpdate
+        state = es.parse("?" + QUICK[trigger["name"]])  # a quick start: its state, as a new history entry
     else:
         state = es.State(
             cube=cube or "households",

@@ -291,8 +291,39 @@ def outliers(n, area):
         rows = governed_gateway().outliers(current_actor(), area, 50)
     except Exception as exc:  # noqa: BLE001 — a refusal or a missing table, said plainly
         return dbc.Alert(str(exc), color="warning")
+    feeds = Integration().contradictions(_mis(), 20)
+    contradicting = (
+        dbc.Table(
+            [
+                html.Thead(
+                    html.Tr([html.Th(h) for h in ("Household", "District", "Feeds", "PMT", "For example")])
+                ),
+                html.Tbody(
+                    [
+                        html.Tr(
+                            [
+                                html.Td(r["household_id"]),
+                                html.Td(r["district_code"]),
+                                html.Td(r["contradictions"]),
+                                html.Td("" if r["pmt_score"] is None else f"{r['pmt_score']:.1f}"),
+                                html.Td(r["example"]),
+                            ]
+                        )
+                        for r in feeds
+                    ]
+                ),
+            ],
+            size="sm",
+            striped=True,
+            responsive=True,
+            id="in-contradictions-table",
+        )
+        if feeds
+        else html.P("No feed contradicts the survey yet.", className="small")
+    )
+    heading = html.H3("Feeds that contradict the survey", className="h6 mt-3")
     if not rows:
-        return html.P("No outlier here.", className="small")
+        return html.Div([html.P("No outlier here.", className="small"), heading, contradicting])
     return html.Div(
         [
             dbc.Table(
@@ -320,5 +351,7 @@ def outliers(n, area):
                 responsive=True,
                 id="in-outliers-table",
             ),
+            heading,
+            contradicting,
         ]
     )

@@ -143,6 +143,7 @@ ATTACKS: dict[str, dict] = {
     },
     "ex-url": {
         "values": {"ex-url.search": HOSTILE_SEARCH, "ex-url.pathname": "/explore"},
+        "pattern": {"ex-quick": []},
         "mis_only": "Union council code",
     },
     "ex-export-token": {

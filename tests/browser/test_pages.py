@@ -119,8 +119,11 @@ def test_a_shared_explorer_link_survives_the_login(app_server, page):
 
 def test_business_user_slices_beneficiaries_by_tehsil_and_exports_the_table(app_server, page, screenshot):
     login(page, app_server, "planner")
+    page.wait_for_selector("#ex-table")
+    page.evaluate("window.__still_this_page = true")
     page.click("text=Beneficiaries by tehsil")  # click one
     page.wait_for_url(re.compile(r".*cube=beneficiaries.*level=tehsil.*"))
+    assert page.evaluate("window.__still_this_page === true"), "a quick start reloaded the page"
     choose(page, "ex-province", "Punjab")  # click two: narrow to one district
     page.wait_for_url(re.compile(r".*area=PK6&.*"))
     choose(page, "ex-district", "Attock")

@@ -118,13 +118,20 @@ def test_rules_read_the_record_and_the_registry():
     moved = feeds["nadra_citizens"].rules[1]
     assert holds(moved, {"district_code": "PK601"}, {"household.district_code": "PK602"})
     assert not holds(moved, {"district_code": "PK601"}, {"household.district_code": "PK601"})
-    spouse = {
+    husband = {
         "member.is_beneficiary": False,
         "member.relation": "head",
         "household.is_beneficiary_household": True,
+        "household.beneficiary_relations": "spouse",
     }
-    son = {**spouse, "member.relation": "son"}
-    assert counts_for_household(travel, spouse) and not counts_for_household(travel, son)
+    son = {**husband, "member.relation": "son"}
+    assert counts_for_household(travel, husband) and not counts_for_household(travel, son)
+    # the beneficiary is the head's widowed mother: her son's job abroad is not her spouse's
+    assert not counts_for_household(travel, {**husband, "household.beneficiary_relations": "parent"})
+    # a female head beneficiary: her husband (the head's spouse) counts
+    assert counts_for_household(
+        travel, {**husband, "member.relation": "spouse", "household.beneficiary_relations": "head"}
+    )
     vehicle = feeds["excise_vehicles"].rules[0]
     assert counts_for_household(vehicle, son)  # any member of a beneficiary household (plan 4.2)
     assert not counts_for_household(vehicle, {**son, "household.is_beneficiary_household": False})

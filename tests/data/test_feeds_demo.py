@@ -106,10 +106,13 @@ def registry(small_snapshot, rows) -> dict[str, dict]:
     cnics = sorted({normal_cnic(r["cnic"].strip()) for name in PERSON_FEEDS for r in rows[name]})
     select = [f'm.{c} AS "member.{c}"' for c in MEMBER_COLUMNS]
     select += [f'h.{c} AS "household.{c}"' for c in HOUSEHOLD_COLUMNS]
+    select.append("coalesce(b.relations, '') AS \"household.beneficiary_relations\"")
     con = duckdb.connect(str(small_snapshot.path), read_only=True)
     try:
         found = con.execute(
             f"SELECT m.cnic, {', '.join(select)} FROM members m JOIN households h USING (household_id)"
+            " LEFT JOIN (SELECT household_id, string_agg(DISTINCT relation, ',') AS relations FROM members"
+            " WHERE is_beneficiary GROUP BY ALL) b USING (household_id)"
             " WHERE m.cnic IN (SELECT unnest(?))",
             [cnics],
         ).df()

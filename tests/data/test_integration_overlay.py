@@ -90,7 +90,7 @@ def test_a_household_everyone_of_whom_died_is_closed_and_an_area_flag_reaches_ev
     ]
     after = build_synthetic(2000, 11, store=store, integration=effects)
     report = after.manifest["integration"]
-    assert report["applied"] == [1, 2, 3]
+    assert report["applied"] == 3 and report["skipped_count"] == 2
     assert sorted(s["event_id"] for s in report["skipped"]) == [4, 5] and report["closed_households"] == 1
     con = duckdb.connect(str(after.path), read_only=True)
     assert con.execute("SELECT household_id, closed_on FROM closed_households").fetchall() == [
@@ -102,3 +102,122 @@ def test_a_household_everyone_of_whom_died_is_closed_and_an_area_flag_reaches_ev
     in_tehsil = con.execute("SELECT count(*) FROM households WHERE tehsil_code = ?", [tehsil]).fetchone()[0]
     assert flagged == in_tehsil and in_tehsil >= n_tehsil - 1  # every household of the area, nobody else
     con.close()
+
+
+def test_deaths_recount_the_household_and_never_change_its_status_silently(small_snapshot, tmp_path):
+    """On the shared 20,000-household registry: a head, a member with a disability whose household
+    qualified only through her (PMT between 32 and 37), a Taleemi Wazaif child and a paid beneficiary die."""
+    from tests.conftest import SMALL_HOUSEHOLDS, SMALL_SEED
+
+    con = duckdb.connect(str(small_snapshot.path), read_only=True)
+    head, head_hh = con.execute(
+        "SELECT m.cnic, m.household_id FROM members m JOIN members s ON s.household_id = m.household_id "
+        "AND s.relation = 'spouse' WHERE m.relation = 'head' AND m.cnic IS NOT NULL ORDER BY m.member_id LIMIT 1"
+    ).fetchone()
+    disabled, disabled_hh = con.execute(
+        "SELECT m.cnic, m.household_id FROM members m JOIN households h USING (household_id) "
+        "WHERE h.is_beneficiary_household AND h.pmt_score > 32 AND h.n_disabled = 1 AND m.disability_severity IN "
+        "('a_lot', 'cannot') AND NOT m.is_beneficiary AND m.relation <> 'head' AND m.cnic IS NOT NULL "
+        "ORDER BY m.member_id LIMIT 1"
+    ).fetchone()
+    child, child_hh, quarters = con.execute(
+        "SELECT m.cnic, m.household_id, count(*) FROM members m JOIN cct_enrolments e USING (member_id) "
+        "WHERE m.cnic IS NOT NULL GROUP BY ALL HAVING count(*) >= 4 ORDER BY m.cnic LIMIT 1"
+    ).fetchone()
+    payee, paid = con.execute(
+        "SELECT m.cnic, count(*) FROM members m JOIN payments p USING (member_id) WHERE m.is_beneficiary "
+        "AND m.household_id NOT IN (?, ?, ?) GROUP BY ALL HAVING count(*) >= 4 ORDER BY m.cnic LIMIT 1",
+        [head_hh, disabled_hh, child_hh],
+    ).fetchone()
+    first_quarter = con.execute(
+        "SELECT min(quarter) FROM cct_enrolments e JOIN members m USING (member_id) WHERE m.cnic = ?", [child]
+    ).fetchone()[0]
+    before = {
+        hh: con.execute(
+            "SELECT household_size, cct_children FROM households WHERE household_id = ?", [hh]
+        ).fetchone()
+        for hh in (head_hh, disabled_hh, child_hh)
+    }
+    con.close()
+    died = dt.date(int(first_quarter[:4]), 3 * int(first_quarter[-1]) - 2, 15)  # inside the first quarter
+    effects = [
+        _effect(1, "deceased", cnic=head),
+        _effect(2, "deceased", cnic=disabled),
+        _effect(3, "deceased", cnic=child, since=died),
+        _effect(4, "deceased", cnic=payee, since=dt.date(2000, 1, 1)),
+        _effect(5, "flag", "high_spending", cnic=payee, feed="usc_purchases"),
+    ]
+    snap = build_synthetic(SMALL_HOUSEHOLDS, SMALL_SEED, store=SnapshotStore(tmp_path), integration=effects)
+    con = duckdb.connect(str(snap.path), read_only=True)
+    # the head: the spouse stands as head, the household is marked for re-survey
+    new_head = con.execute(
+        "SELECT m.relation, h.head_cnic = m.cnic FROM households h JOIN members m ON m.member_id = h.head_member_id "
+        "WHERE h.household_id = ?",
+        [head_hh],
+    ).fetchone()
+    assert new_head == ("spouse", True)
+    assert con.execute(
+        "SELECT resurvey FROM integration_households WHERE household_id = ?", [head_hh]
+    ).fetchone()[0]
+    assert (
+        con.execute("SELECT household_size FROM households WHERE household_id = ?", [head_hh]).fetchone()[0]
+        == before[head_hh][0] - 1
+    )
+    # the member with a disability: the household no longer meets the rule, but is held, not dropped
+    row = con.execute(
+        "SELECT h.n_disabled, h.kafaalat_eligible, h.is_beneficiary_household, i.held, i.hold_reason "
+        "FROM households h JOIN integration_households i USING (household_id) WHERE household_id = ?",
+        [disabled_hh],
+    ).fetchone()
+    assert row == (0, False, True, True, "eligibility_changed")
+    # the child: no enrolment after the quarter of the death, one Taleemi Wazaif child fewer
+    left = con.execute(
+        "SELECT count(*) FROM cct_enrolments e WHERE member_id = (SELECT member_id FROM deceased_members WHERE cnic = ?)",
+        [child],
+    ).fetchone()[0]
+    assert left == 1 < quarters
+    assert (
+        con.execute("SELECT cct_children FROM households WHERE household_id = ?", [child_hh]).fetchone()[0]
+        == before[child_hh][1] - 1
+    )
+    # the beneficiary who died long ago: none of her payments after the death stay
+    gone = con.execute(
+        "SELECT count(*) FROM payments WHERE member_id = (SELECT member_id FROM deceased_members WHERE cnic = ?)",
+        [payee],
+    ).fetchone()[0]
+    assert paid >= 4 and gone == 0
+    # a flag without a column of its own is kept too
+    assert (
+        con.execute(
+            "SELECT count(*) FROM integration_households WHERE other_flags = 'high_spending'"
+        ).fetchone()[0]
+        == 1
+    )
+    con.close()
+
+
+def test_the_cubes_of_a_snapshot_built_before_integration_still_build(tmp_path):
+    """A snapshot from before the integration tables: every other cube builds; the integration cube is
+    skipped and the gateway says why."""
+    from cubes.builder import build_cubes
+    from cubes.events import MemorySink
+    from cubes.gateway import Gateway
+    from cubes.query import Actor
+
+    store = SnapshotStore(tmp_path)
+    snap = build_synthetic(1500, 3, store=store)
+    con = duckdb.connect(str(snap.path))
+    for table in TABLES:
+        con.execute(f"DROP TABLE {table}")
+    con.close()
+    summary = build_cubes(store)
+    assert "integration" in summary["skipped_cubes"] and "households" in summary["cubes"]
+    gateway = Gateway(store, events=MemorySink())
+    mis = Actor(tier="mis", user="t", organisation="o")
+    assert gateway.run_query(
+        mis, {"cube": "households", "measures": ["households"], "geography": {"level": "province"}}
+    ).ok
+    refused = gateway.run_query(
+        mis, {"cube": "integration", "measures": ["households"], "geography": {"level": "province"}}
+    )
+    assert not refused.ok and "not built for the current snapshot" in refused.reason

@@ -71,6 +71,7 @@ def upgrade() -> None:
         sa.Column("district_code", sa.String(20), index=True),
         sa.Column("since", sa.Date, nullable=False),
         sa.Column("explanation", sa.Text, nullable=False),
+        sa.Column("contradicts_survey", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("state", sa.String(20), nullable=False, index=True),
         sa.Column("raised_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("decided_by", sa.String(80)),

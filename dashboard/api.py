@@ -370,6 +370,90 @@ def feedback():
     return response
 
 
+INTEGRATION_BATCH = {
+    "type": "object",
+    "properties": {
+        "feed": {"type": "string", "description": "a feed of data/feeds.yaml, e.g. excise_vehicles"},
+        "records": {"type": "array", "items": {"type": "object"}, "minItems": 1, "maxItems": 10000},
+    },
+    "required": ["feed", "records"],
+}
+INTEGRATION_REPORT = {
+    "type": "object",
+    "properties": {
+        "batch_id": {"type": "integer"},
+        "feed": {"type": "string"},
+        "rows": {"type": "integer"},
+        "matched": {"type": "integer"},
+        "unmatched": {"type": "integer"},
+        "ambiguous": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "events": {"type": "integer"},
+    },
+    "required": ["batch_id", "feed", "rows", "matched", "unmatched", "ambiguous", "duplicates", "events"],
+}
+API_BATCH_MAX = 10_000
+
+
+@api.post("/integration/batches")
+@requires("integration")
+@contract(
+    "Deliver a batch of a registry's feed (seed 9), checked whole and matched on CNIC",
+    "integration",
+    {200: INTEGRATION_REPORT, 400: None, 409: None},
+    request=INTEGRATION_BATCH,
+)
+def integration_batch():
+    """One problem in any record rejects the whole batch (400, with the records and fields named);
+    the same batch twice is refused (409). Matched records raise events for BISP's review; nothing
+    changes the registry until MIS confirms and the next snapshot is built."""
+    import hashlib
+    import json as json_module
+
+    from dashboard.integration import BatchRejected, Integration, IntegrationError
+
+    client = g.api_client
+    body = request.get_json(silent=True)
+    records = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or not isinstance(body.get("feed"), str):
+        return error(400, "invalid_request", "feed: the name of a feed of data/feeds.yaml")
+    if not isinstance(records, list) or not 1 <= len(records) <= API_BATCH_MAX:
+        return error(400, "invalid_request", f"records: a list of 1 to {API_BATCH_MAX:,} objects")
+    if not all(isinstance(r, dict) for r in records):
+        return error(400, "invalid_request", "records: each record is an object of the feed's fields")
+    rows = [(i, r) for i, r in enumerate(records)]
+    digest = hashlib.sha256(json_module.dumps(records, sort_keys=True, default=str).encode()).hexdigest()
+    actor = f"api:{client.client_id}"
+    try:
+        report = Integration(governed_gateway()).load_records(body["feed"], rows, actor, actor, digest)
+    except BatchRejected as exc:
+        problems = [{"record": p.line, "field": p.column, "problem": p.message} for p in exc.problems]
+        response = jsonify(
+            {
+                "error": "invalid_request",
+                "error_description": f"{exc.total} problem(s); nothing was loaded",
+                "problems": problems,
+            }
+        )
+        response.status_code = 400
+        return response
+    except IntegrationError as exc:
+        status = 409 if "same content" in str(exc) or "a moment ago" in str(exc) else 400
+        return error(status, "conflict" if status == 409 else "invalid_request", str(exc))
+    return jsonify(
+        {
+            "batch_id": report.batch_id,
+            "feed": report.feed,
+            "rows": report.rows,
+            "matched": report.matched,
+            "unmatched": report.unmatched,
+            "ambiguous": report.ambiguous,
+            "duplicates": report.duplicates,
+            "events": report.events,
+        }
+    )
+
+
 DCI_ACK = {
     "type": "object",
     "properties": {"message": {"type": "object", "required": ["ack_status", "timestamp", "correlation_id"]}},

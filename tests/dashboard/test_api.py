@@ -197,3 +197,43 @@ def test_every_call_is_in_the_access_log_with_endpoint_and_outcome(partner):
         ("POST /api/v1/cubes/query", "422"),
     ]
     assert {u for _, _, u in calls} == {f"api:{cid}"} and queries == [("invalid",)]
+
+
+def test_a_registry_delivers_its_feed_through_the_api(partner, person):
+    """Seed 9: a partner registry posts a batch of its feed; it is checked whole, matched on CNIC and
+    raises events for BISP's review; the same batch twice is refused, a bad one names every problem."""
+    client, new_client, token, call = partner
+    cid, secret = new_client(["integration"])
+    tok = token(cid, secret)
+    cnic = person["cnic"]
+    records = [
+        {"cnic": cnic, "event": "death", "event_date": "2026-10-01", "certificate_no": "CRMS-9"},
+        {"cnic": "3520212345671", "event": "birth", "event_date": "2026-10-02"},
+    ]
+    answer = call(
+        "POST", "/api/v1/integration/batches", tok, json={"feed": "crms_vital_events", "records": records}
+    )
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert (body["rows"], body["matched"], body["unmatched"], body["events"]) == (2, 1, 1, 1)
+    again = call(
+        "POST", "/api/v1/integration/batches", tok, json={"feed": "crms_vital_events", "records": records}
+    )
+    assert again.status_code == 409 and "same content" in again.get_json()["error_description"]
+    bad = [{"cnic": "123", "event": "funeral", "event_date": "01/10/2026"}]
+    refused = call(
+        "POST", "/api/v1/integration/batches", tok, json={"feed": "crms_vital_events", "records": bad}
+    )
+    assert refused.status_code == 400
+    fields = {(p["record"], p["field"]) for p in refused.get_json()["problems"]}
+    assert fields == {(0, "cnic"), (0, "event"), (0, "event_date")}
+    unknown = call("POST", "/api/v1/integration/batches", tok, json={"feed": "yachts", "records": records})
+    assert unknown.status_code == 400 and "feed: one of" in unknown.get_json()["error_description"]
+    other_cid, other_secret = new_client(["feedback"])
+    forbidden = call(
+        "POST",
+        "/api/v1/integration/batches",
+        token(other_cid, other_secret),
+        json={"feed": "crms_vital_events", "records": records},
+    )
+    assert forbidden.status_code == 403

@@ -824,6 +824,22 @@ def integrate_events(state: str, feed: str | None, district: str | None, usernam
         click.echo("no event")
 
 
+@integrate.command("records")
+@click.argument("batch_id", type=int)
+@click.option("--status", type=click.Choice(["matched", "unmatched", "ambiguous", "duplicate"]), default=None)
+@click.option("--as", "username", required=True, help="the MIS user asking")
+@click.option("--limit", type=int, default=100, show_default=True)
+def integrate_records(batch_id: int, status: str | None, username: str, limit: int) -> None:
+    """A batch's records with what matching found (e.g. the unmatched ones and why)."""
+    from dashboard.integration import Integration
+
+    rows = _integration_step(lambda: Integration().records(_reviewer(username), batch_id, status, limit))
+    for r in rows:
+        click.echo(f"line {r.line:>7} {r.status:<10} {r.reason or ''}")
+    if not rows:
+        click.echo("no record")
+
+
 @integrate.command("review")
 @click.argument("event_id", type=int)
 @click.argument("action", type=click.Choice(["confirm", "resurvey", "dismiss"]))

@@ -239,7 +239,8 @@ def stacked_counts(
     categories: list[str], series: dict[str, list[int]], title: str | None = None
 ) -> go.Figure:
     """Stacked bars of plain counts (e.g. integration events by feed and state, from the app's store)."""
+    layout = _layout(title=title, barmode="stack", xaxis=dict(type="category"))  # months are labels
+    layout["legend"] = dict(orientation="h", yanchor="top", y=-0.15, x=0)  # below: the title stays clear
     return go.Figure(
-        [go.Bar(name=name, x=categories, y=values) for name, values in series.items()],
-        layout=_layout(title=title, barmode="stack"),
+        [go.Bar(name=name, x=categories, y=values) for name, values in series.items()], layout=layout
     )

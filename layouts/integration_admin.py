@@ -39,7 +39,24 @@ def layout(**_) -> html.Div:
                 className="text-body-secondary small",
             ),
             html.Div(id=ids.IN_SUMMARY, className="mb-2"),
-            dcc.Graph(id=ids.IN_CHART, config={"displayModeBar": False}, style={"height": "320px"}),
+            html.Div(id=ids.IN_SNAPSHOT, className="mb-2"),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        dcc.Graph(
+                            id=ids.IN_CHART, config={"displayModeBar": False}, style={"height": "320px"}
+                        ),
+                        lg=6,
+                    ),
+                    dbc.Col(
+                        dcc.Graph(
+                            id=ids.IN_MONTHS, config={"displayModeBar": False}, style={"height": "320px"}
+                        ),
+                        lg=6,
+                    ),
+                ]
+            ),
+            html.Div(id=ids.IN_DISTRICTS, className="mt-2"),
             dbc.Card(
                 dbc.CardBody(
                     [

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections import Counter
 
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html, no_update
 
+from dashboard.answers import ask
 from dashboard.integration import BatchRejected, Integration, IntegrationError
 from dashboard.web import current_actor, current_principal
 from layouts import components, figures, ids
@@ -84,9 +86,98 @@ def _batches(principal):
     )
 
 
+def _months(principal):
+    rows = Integration().counts(principal, ("month", "effect", "code"))
+    if not rows:
+        return figures.empty("")
+    months = sorted({r["month"] for r in rows})
+    kinds = sorted({f"{r['effect']}: {r['code']}" if r["code"] else r["effect"] for r in rows})
+    by = Counter()
+    for r in rows:
+        by[(r["month"], f"{r['effect']}: {r['code']}" if r["code"] else r["effect"])] += r["events"]
+    return figures.stacked_counts(
+        months, {k: [by[(m, k)] for m in months] for k in kinds}, "Events raised by month"
+    )
+
+
+def _districts(principal):
+    rows = Integration().counts(principal, ("district", "effect"))
+    if not rows:
+        return None
+    totals: Counter = Counter()
+    split: dict[str, Counter] = {}
+    for r in rows:
+        totals[r["district"]] += r["events"]
+        split.setdefault(r["district"], Counter())[r["effect"]] += r["events"]
+    top = [d for d, _ in totals.most_common(12)]
+    return html.Div(
+        [
+            html.H2("Districts with the most events", className="h6"),
+            dbc.Table(
+                [
+                    html.Thead(
+                        html.Tr([html.Th(h) for h in ("District", "Holds", "Flags", "Deaths", "All")])
+                    ),
+                    html.Tbody(
+                        [
+                            html.Tr(
+                                [
+                                    html.Td(d or "—"),
+                                    html.Td(split[d]["hold"]),
+                                    html.Td(split[d]["flag"]),
+                                    html.Td(split[d]["deceased"]),
+                                    html.Td(totals[d]),
+                                ]
+                            )
+                            for d in top
+                        ]
+                    ),
+                ],
+                size="sm",
+                striped=True,
+                id="in-districts-table",
+            ),
+        ]
+    )
+
+
+def _snapshot_figures():
+    """What the current snapshot applied, from the integration cube through the gateway (MIS values)."""
+    answer = ask(
+        {
+            "cube": "integration",
+            "measures": [
+                "held_households",
+                "held_beneficiary_households",
+                "relief_priority_households",
+                "resurvey_households",
+            ],
+            "geography": {"level": "national"},
+        }
+    )
+    if not answer.ok or not answer.rows:
+        return components.refusal(answer.reason or "no integration figures in the current snapshot")
+    row = answer.rows[0]
+    return html.P(
+        [
+            html.Strong("In the current snapshot: "),
+            f"{components.fmt(row['held_households'])} households held, of which "
+            f"{components.fmt(row['held_beneficiary_households'])} beneficiary households held because another "
+            f"registry shows means (the estimated inclusion errors removed, once verified); "
+            f"{components.fmt(row['relief_priority_households'])} with relief priority; "
+            f"{components.fmt(row['resurvey_households'])} due for re-survey.",
+        ],
+        className="small",
+        id="in-snapshot-figures",
+    )
+
+
 @callback(
     Output(ids.IN_SUMMARY, "children"),
+    Output(ids.IN_SNAPSHOT, "children"),
     Output(ids.IN_CHART, "figure"),
+    Output(ids.IN_MONTHS, "figure"),
+    Output(ids.IN_DISTRICTS, "children"),
     Output(ids.IN_BATCHES, "children"),
     Input(ids.IN_ACTION_OUT, "children"),
     Input(ids.IN_LOAD_OUT, "children"),
@@ -94,8 +185,15 @@ def _batches(principal):
 def overview(_action, _load):
     principal = _mis()
     if principal is None:
-        return components.refusal(REFUSED), figures.empty(""), None
-    return _summary(principal), _chart(principal), _batches(principal)
+        return components.refusal(REFUSED), None, figures.empty(""), figures.empty(""), None, None
+    return (
+        _summary(principal),
+        _snapshot_figures(),
+        _chart(principal),
+        _months(principal),
+        _districts(principal),
+        _batches(principal),
+    )
 
 
 @callback(

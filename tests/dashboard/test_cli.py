@@ -261,3 +261,63 @@ def test_requests_list_and_overdue_reminders_from_the_command_line(data_dir, mon
     reminded = runner.invoke(main, ["requests", "remind"])
     assert reminded.exit_code == 0 and "dg_nser: reminded of 1 overdue request(s)" in reminded.output
     assert any(n.to_address == "dg-nser@bisp.gov.pk" and late in n.body for n in Outbox().recent(5))
+
+
+def test_integration_from_the_command_line(cubes_store, tmp_path, monkeypatch):
+    """Load a feed's file, list its unmatched records, review its event, appeal and reverse it."""
+    import duckdb
+
+    from dashboard import oversight
+    from dashboard.accounts import Accounts
+
+    monkeypatch.setenv("NSER_DATA_DIR", str(cubes_store.root))
+    monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    monkeypatch.setattr(oversight, "_GATEWAY", None)
+    accounts = Accounts()
+    accounts.add_organisation("BISP NSER MIS Wing", "bisp")
+    accounts.add_user(
+        "sana", "Sana", "BISP NSER MIS Wing", "correct horse battery", tier="mis", record_role="power"
+    )
+    accounts.add_user("usman", "Usman", "BISP NSER MIS Wing", "correct horse battery", tier="business")
+    with duckdb.connect(str(cubes_store.require_current().path), read_only=True) as con:
+        cnic = con.execute(
+            "SELECT cnic FROM members WHERE is_beneficiary_household AND relation = 'head' ORDER BY member_id LIMIT 1"
+        ).fetchone()[0]
+    feed = tmp_path / "vehicles.csv"
+    feed.write_text(
+        f"cnic,registration_no,vehicle_class,registered_on\n{cnic},CLI-1,car,2026-01-05\n3520212345671,CLI-2,car,2026-01-06\n"
+    )
+    runner = CliRunner()
+    loaded = runner.invoke(main, ["integrate", "load", "excise_vehicles", str(feed)])
+    assert (
+        loaded.exit_code == 0
+        and "1 matched, 1 unmatched" in loaded.output
+        and "1 event(s) raised" in loaded.output
+    )
+    records = runner.invoke(main, ["integrate", "records", "1", "--status", "unmatched", "--as", "sana"])
+    assert "no registered person has this CNIC" in records.output
+    refused = runner.invoke(main, ["integrate", "events", "--as", "usman"])
+    assert refused.exit_code != 0 and "not in the MIS team" in refused.output
+    events = runner.invoke(main, ["integrate", "events", "--as", "sana"])
+    assert "CLI-1" in events.output
+    event_id = events.output.split()[0]
+    confirmed = runner.invoke(main, ["integrate", "review", event_id, "confirm", "--as", "sana"])
+    assert confirmed.exit_code == 0 and "confirmed, appeal until" in confirmed.output
+    appealed = runner.invoke(
+        main, ["integrate", "appeal", event_id, "--grounds", "sold in 2025", "--as", "sana"]
+    )
+    assert "appealed" in appealed.output
+    kept = runner.invoke(
+        main, ["integrate", "decide-appeal", event_id, "reject", "--comment", "no proof", "--as", "sana"]
+    )
+    assert "confirmed" in kept.output
+    undone = runner.invoke(main, ["integrate", "reverse", event_id, "--reason", "wrong CNIC", "--as", "sana"])
+    assert "reversed" in undone.output
+    again = runner.invoke(main, ["integrate", "load", "excise_vehicles", str(feed)])
+    assert again.exit_code != 0 and "the same content was loaded" in again.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("cnic,registration_no,vehicle_class,registered_on\n123,X,car,2026-01-01\n")
+    rejected = runner.invoke(main, ["integrate", "load", "excise_vehicles", str(bad)])
+    assert rejected.exit_code != 0 and "line 2, cnic" in rejected.output
+    listed = runner.invoke(main, ["integrate", "feeds"])
+    assert "crms_vital_events" in listed.output and "death → deceased" in listed.output

@@ -13,6 +13,27 @@ import diskcache
 from dash import DiskcacheManager
 
 ROOT = Path(__file__).resolve().parent
+# files under assets/ that Dash must not load by itself: the RTL Bootstrap, linked instead of the LTR one
+# on Urdu pages (NserDash.interpolate_index)
+ASSETS_IGNORE = r"bootstrap\.rtl\.min\.css$"
+
+
+class NserDash(dash.Dash):
+    """Dash with a page shell in the reader's language: ``<html lang dir>`` and, for Urdu, Bootstrap's
+    right-to-left stylesheet instead of the left-to-right one."""
+
+    def interpolate_index(self, **kwargs) -> str:
+        from dashboard import i18n
+
+        page = super().interpolate_index(**kwargs)
+        lang, direction = i18n.language(), i18n.direction()
+        page = page.replace("<html>", f'<html lang="{lang}" dir="{direction}">', 1)
+        if direction == "rtl":
+            page = page.replace(
+                "/assets/vendor/bootstrap/bootstrap.min.css",
+                "/assets/vendor/bootstrap-rtl/bootstrap.rtl.min.css",
+            )
+        return page
 
 
 def create_app() -> dash.Dash:
@@ -23,12 +44,13 @@ def create_app() -> dash.Dash:
 
     cache_dir = data_dir() / "dash-cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    app = dash.Dash(
+    app = NserDash(
         __name__,
         title="NSER Insight",
         use_pages=True,
         pages_folder="",
         assets_folder=str(ROOT / "assets"),
+        assets_ignore=ASSETS_IGNORE,
         external_stylesheets=[],
         serve_locally=True,
         compress=False,

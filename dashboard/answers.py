@@ -11,11 +11,22 @@ import pandas as pd
 
 from cubes.gateway import Result
 from cubes.model import load_model
+from dashboard import place_names
+from dashboard.i18n import N_, _, translated
 from dashboard.oversight import governed_gateway
 from dashboard.web import current_actor
 
 TOTAL = "_total"
-SUPPRESSED_NOTE = "Empty cells are suppressed (shown as x on screen) to protect households."
+SUPPRESSED_NOTE = N_("Empty cells are suppressed (shown as x on screen) to protect households.")
+# the area columns of a table, by geographic level: (code column, name column)
+LEVEL_HEADERS = {
+    "national": (N_("National code"), N_("National")),
+    "province": (N_("Province code"), N_("Province")),
+    "division": (N_("Division code"), N_("Division")),
+    "district": (N_("District code"), N_("District")),
+    "tehsil": (N_("Tehsil code"), N_("Tehsil")),
+    "union_council": (N_("Union council code"), N_("Union council")),
+}
 
 
 def ask(query: dict) -> Result:
@@ -50,11 +61,11 @@ class Table:
 
 def _member_label(dim: str, code: str) -> str:
     if code == TOTAL:
-        return "Total"
+        return _("Total")
     dimension = load_model().dimensions.get(dim)
     for m in (dimension.members or []) if dimension else []:
         if m.code == code:
-            return m.label
+            return _(m.label)
     return code
 
 
@@ -68,11 +79,11 @@ def _member_order(dim: str, codes: set[str]) -> list[str]:
 
 def measure_header(cube: str, measure: str) -> str:
     m = load_model().cubes[cube].measures[measure]
-    return f"{m.description} ({m.unit})"
+    return f"{_(m.description)} ({_(m.unit)})"
 
 
 def dimension_header(dim: str) -> str:
-    return load_model().dimensions[dim].description.split(" (")[0]
+    return _(load_model().dimensions[dim].description).split(" (")[0]
 
 
 def pivot_choices(dims: list[str]) -> list[str]:
@@ -89,12 +100,13 @@ def tabulate(result: Result, across: str | None = None) -> Table:
     geo = {g.column: g for g in model.geography}
     code_col = next((c for c in result.columns if c in geo), None)
     name_col = code_col.replace("_code", "_name") if code_col else None
-    level = geo[code_col].name.replace("_", " ").capitalize() if code_col else "Area"
+    level = geo[code_col].name if code_col else None
+    code_header, name_header = LEVEL_HEADERS.get(level, (N_("Area code"), N_("Area")))
     units = {m: model.cubes[result.cube].measures[m].unit for m in measures}
     across = across if across in dims else None
     row_dims = [d for d in dims if d != across]
 
-    headers = [f"{level} code", level]
+    headers = [_(code_header), _(name_header)]
     kinds = ["code", "name"]
     hunits: list[str | None] = [None, None]
     for d in row_dims:
@@ -130,7 +142,8 @@ def tabulate(result: Result, across: str | None = None) -> Table:
     rows = []
     for key in keys:
         entry = grouped[key]
-        base = [key[0], entry["row"].get(name_col) if name_col else None]
+        english = entry["row"].get(name_col) if name_col else None
+        base = [key[0], place_names.text(key[0], english) if english else english]
         base += [_member_label(d, key[i]) for i, d in enumerate(row_dims, start=1)]
         rows.append(base + [entry["values"].get(k) for k in value_keys])
     return Table(headers, kinds, hunits, rows)
@@ -138,9 +151,11 @@ def tabulate(result: Result, across: str | None = None) -> Table:
 
 def _about(result: Result) -> list[str]:
     return [
-        f"NSER Insight, registry as of {result.as_of}, snapshot {result.snapshot_id}",
+        translated(
+            "NSER Insight, registry as of {date}, snapshot {id}", date=result.as_of, id=result.snapshot_id
+        ),
         *result.notes,
-        SUPPRESSED_NOTE,
+        _(SUPPRESSED_NOTE),
     ]
 
 

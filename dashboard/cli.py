@@ -892,6 +892,50 @@ def integrate_reverse(event_id: int, reason: str, username: str) -> None:
     click.echo(f"event {e.id}: {e.state}")
 
 
+@main.group()
+def names() -> None:
+    """Urdu names of provinces, divisions, districts and tehsils (corrections by the MIS team)."""
+
+
+@names.command("set")
+@click.argument("code")
+@click.argument("name_ur")
+@click.option("--reason", required=True, help="where the name comes from, or why it changes")
+@click.option("--as", "username", required=True, help="the MIS user making the correction")
+def names_set(code: str, name_ur: str, reason: str, username: str) -> None:
+    """Set the Urdu name of a unit (kept with who, when and why; the access log has it too)."""
+    from dashboard.place_names import PlaceNameError, correct
+
+    try:
+        done = correct(_acting(username), code, name_ur, reason)
+    except PlaceNameError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{done['code']} {done['english']}: {done['previous'] or '(none)'} → {done['name_ur']}")
+
+
+@names.command("list")
+@click.option("--code", default=None)
+def names_list(code: str | None) -> None:
+    """The corrections, newest first."""
+    from dashboard.place_names import history
+
+    for c in history(code=code):
+        click.echo(
+            f"{c.corrected_at:%Y-%m-%d %H:%M} {c.code:<10} {c.previous or '(none)'} → {c.name_ur}  ({c.corrected_by}: {c.reason})"
+        )
+
+
+@names.command("missing")
+def names_missing() -> None:
+    """Units that have no Urdu name yet (shown in English on Urdu pages)."""
+    from dashboard.place_names import missing
+
+    rows = missing()
+    for code, english in rows:
+        click.echo(f"{code:<10} {english}")
+    click.echo(f"{len(rows)} unit(s) without an Urdu name")
+
+
 @main.group("requests")
 def data_requests() -> None:
     """Data requests from the web form: the open ones, overdue reminders to the forums (seed 7.3, 8.5)."""

@@ -409,3 +409,16 @@ class IntegrationEventStep(Base):
     from_state: Mapped[str | None] = mapped_column(String(20))
     to_state: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+class PlaceNameCorrection(Base):
+    """An Urdu place name set by the MIS team over the reference one (the latest row wins; all are kept)."""
+
+    __tablename__ = "place_name_corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), index=True)
+    name_ur: Mapped[str] = mapped_column(String(120))
+    previous: Mapped[str | None] = mapped_column(String(120))
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by: Mapped[str] = mapped_column(String(80))
+    corrected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -2,7 +2,9 @@
 
 A design is a JSON document (``validate_design`` checks it): slug, title, description, topic, audience
 (public or business), optional parameters a viewer may change within limits (an area picker), and panels,
-each a gateway query with a visual. Versions move draft → submitted → approved or rejected → published →
+each a gateway query with a visual. The MIS team may give the texts readers see in Urdu as well
+(``title_ur``, ``description_ur``, ``topic_ur``; a panel's ``title_ur`` and ``note_ur``); Urdu pages show
+the English text where there is none. Versions move draft → submitted → approved or rejected → published →
 retired. Only the MIS team designs; only a DG NSER user who did not design a version approves or rejects
 it (four-eyes). Approving publishes the version and retires the one it replaces, which stays published
 until then; rolling back re-publishes an earlier approved version in one action. Every transition is a
@@ -31,6 +33,7 @@ STATES = ("draft", "submitted", "approved", "rejected", "published", "retired")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{2,79}$")
 PARAM = re.compile(r"\{([a-z_]+)\}")
 MAX_PANELS = 12
+URDU_TEXTS = {"report": ("title", "description", "topic"), "panel": ("title", "note")}
 APPROVER_DUTY = "dg_nser"
 DONE = {
     "submit": "submitted",
@@ -65,6 +68,14 @@ def _check_keys(where: str, value: object, allowed: set[str], required: set[str]
     return value
 
 
+def _check_urdu(where: str, value: dict, fields: tuple[str, ...]) -> None:
+    """Urdu texts are optional, but one given must say something."""
+    for field in fields:
+        key = f"{field}_ur"
+        if key in value and (not isinstance(value[key], str) or not value[key].strip()):
+            raise DesignError(f"{where} {key}: a non-empty Urdu text is required when given")
+
+
 def substitute(value, params: dict[str, str]):
     """The query with ``{name}`` placeholders replaced by parameter values (strings only)."""
     if isinstance(value, str):
@@ -94,7 +105,8 @@ def validate_design(design: object) -> dict:
     d = _check_keys(
         "report",
         design,
-        {"slug", "title", "description", "topic", "audience", "parameters", "panels"},
+        {"slug", "title", "description", "topic", "audience", "parameters", "panels"}
+        | {f"{f}_ur" for f in URDU_TEXTS["report"]},
         {"slug", "title", "description", "topic", "audience", "panels"},
     )
     if not isinstance(d["slug"], str) or not SLUG.match(d["slug"]):
@@ -102,6 +114,7 @@ def validate_design(design: object) -> dict:
     for field in ("title", "description", "topic"):
         if not isinstance(d[field], str) or not d[field].strip():
             raise DesignError(f"report {field}: a non-empty text is required")
+    _check_urdu("report", d, URDU_TEXTS["report"])
     if d["audience"] not in AUDIENCES:
         raise DesignError(f"report audience: {d['audience']!r} is not one of {list(AUDIENCES)}")
     params: dict[str, str] = {}
@@ -123,7 +136,13 @@ def validate_design(design: object) -> dict:
         raise DesignError(f"report panels: between 1 and {MAX_PANELS} panels are required")
     for i, panel in enumerate(panels):
         where = f"panel {i + 1}"
-        _check_keys(where, panel, {"title", "visual", "query", "note"}, {"title", "visual", "query"})
+        _check_keys(
+            where,
+            panel,
+            {"title", "visual", "query", "note"} | {f"{f}_ur" for f in URDU_TEXTS["panel"]},
+            {"title", "visual", "query"},
+        )
+        _check_urdu(where, panel, URDU_TEXTS["panel"])
         if panel["visual"] not in VISUALS:
             raise DesignError(f"{where} visual: {panel['visual']!r} is not one of {list(VISUALS)}")
         used = set(PARAM.findall(json.dumps(panel["query"])))
@@ -154,13 +173,16 @@ def geography_of(design: dict) -> str:
 
 
 def matches(info: VersionInfo, text: str = "", topic: str = "", geography: str = "") -> bool:
-    """Whether a report answers a catalogue search: every word in its title or description, its topic,
-    the finest geography it shows."""
+    """Whether a report answers a catalogue search: every word in its title or description (English or
+    Urdu), its topic, the finest geography it shows."""
     words = [w for w in text.lower().split() if w]
-    haystack = (info.design["title"] + " " + info.design["description"]).lower()
+    d = info.design
+    haystack = " ".join(
+        d.get(k) or "" for k in ("title", "description", "title_ur", "description_ur")
+    ).lower()
     return (
-        (not topic or info.design["topic"] == topic)
-        and (not geography or geography_of(info.design) == geography)
+        (not topic or d["topic"] == topic)
+        and (not geography or geography_of(d) == geography)
         and all(w in haystack for w in words)
     )
 

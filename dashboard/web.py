@@ -21,6 +21,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 from cubes.query import Actor
+from dashboard import i18n
 from dashboard.accounts import AccountError, Accounts, LoginRefused, Principal
 from dashboard.audit import AccessLog, Entry
 from dashboard.oversight import actor_for
@@ -198,7 +199,26 @@ def configure(server: Flask, script_hashes_fn) -> None:
     def _after(response):
         if not hashes:
             hashes.extend(script_hashes_fn())
-        return security_headers(response, hashes)
+        return security_headers(i18n.remember(response), hashes)
+
+    @server.get("/lang/<code>")
+    def _choose_language(code: str):
+        """The language switch: remember the choice and go back to the page it was made on."""
+        if code not in i18n.LANGUAGES:
+            abort(404)
+        back = urlparse(request.referrer or "")
+        target = back.path if back.netloc in ("", request.host) and back.path.startswith("/") else "/"
+        target = _safe_next(target + (f"?{back.query}" if back.query and "lang=" not in back.query else ""))
+        response = redirect(target, code=303)
+        response.set_cookie(
+            i18n.LANG_COOKIE,
+            code,
+            max_age=i18n.COOKIE_AGE,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure,
+        )
+        return response
 
     @server.post("/auth/login")
     def _login():

@@ -7,6 +7,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.i18n import _
+
 dash.register_page(
     __name__, path="/account/password", title="Password — NSER Insight", tier="public", name="Password"
 )
@@ -26,19 +28,19 @@ def _password(name: str, label: str, autocomplete: str) -> list:
     ]
 
 
-def layout(next: str = "/", error: str | None = None, csrf: str = "", who=None, **_) -> html.Div:
+def layout(next: str = "/", error: str | None = None, csrf: str = "", who=None, **_ignored) -> html.Div:
     if who is None:
         body = [
-            html.H1("Password", className="h4 mb-3"),
-            html.P(["Log in first: ", html.A("log in", href="/login?next=/account/password")]),
+            html.H1(_("Password"), className="h4 mb-3"),
+            html.P([_("Log in first:"), " ", html.A(_("log in"), href="/login?next=/account/password")]),
         ]
     else:
         body = [
-            html.H1("Choose your password", className="h4 mb-3"),
+            html.H1(_("Choose your password"), className="h4 mb-3"),
             html.P(
-                "Your password is temporary: choose your own before you go on (at least 12 characters)."
+                _("Your password is temporary: choose your own before you go on (at least 12 characters).")
                 if who.must_change_password
-                else "Change the password of your account.",
+                else _("Change the password of your account."),
                 className="text-body-secondary small",
             ),
             dbc.Alert(error, color="danger", id="pw-error") if error else None,
@@ -46,11 +48,14 @@ def layout(next: str = "/", error: str | None = None, csrf: str = "", who=None, 
                 [
                     dcc.Input(type="hidden", name="csrf_token", value=csrf),
                     dcc.Input(type="hidden", name="next", value=next),
-                    *_password("current", "Current (temporary) password", "current-password"),
-                    *_password("new", "New password", "new-password"),
-                    *_password("confirm", "New password again", "new-password"),
+                    *_password("current", _("Current (temporary) password"), "current-password"),
+                    *_password("new", _("New password"), "new-password"),
+                    *_password("confirm", _("New password again"), "new-password"),
                     html.Button(
-                        "Save the password", type="submit", className="btn btn-primary w-100", id="pw-submit"
+                        _("Save the password"),
+                        type="submit",
+                        className="btn btn-primary w-100",
+                        id="pw-submit",
                     ),
                 ],
                 method="POST",

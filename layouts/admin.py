@@ -14,7 +14,7 @@ from layouts import ids
 dash.register_page(__name__, path="/admin", title="Admin — NSER Insight", tier="mis", name="Admin")
 
 
-def layout(**_) -> html.Div:
+def layout(**_ignored) -> html.Div:
     month = dt.date.today().strftime("%Y-%m")
     return html.Div(
         [
@@ -172,6 +172,36 @@ def layout(**_) -> html.Div:
                                 dashGridOptions={"domLayout": "autoHeight", "pagination": True},
                                 columnSize="responsiveSizeToFit",
                             ),
+                        ],
+                    ),
+                    dbc.Tab(
+                        label="Place names",
+                        tab_id="names",
+                        children=[
+                            html.P(
+                                "Urdu names of provinces, divisions, districts and tehsils. A correction is kept "
+                                "with who, when and why, and shown on Urdu pages within half a minute.",
+                                className="small text-body-secondary my-2",
+                            ),
+                            dbc.Row(
+                                [
+                                    dbc.Col(
+                                        dbc.Input(id=ids.AD_NAME_CODE, placeholder="code, e.g. PK601"), md=2
+                                    ),
+                                    dbc.Col(
+                                        dbc.Input(
+                                            id=ids.AD_NAME_UR, placeholder="Urdu name", className="text-end"
+                                        ),
+                                        md=3,
+                                    ),
+                                    dbc.Col(
+                                        dbc.Input(id=ids.AD_NAME_REASON, placeholder="source or reason"), md=5
+                                    ),
+                                    dbc.Col(dbc.Button("Save", id=ids.AD_NAME_SAVE, color="primary"), md=2),
+                                ],
+                                className="g-2",
+                            ),
+                            html.Div(id=ids.AD_NAMES, className="mt-2"),
                         ],
                     ),
                 ],

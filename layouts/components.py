@@ -5,37 +5,52 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-PROTECTION_NOTE = (
+from dashboard import i18n
+from dashboard.i18n import N_, _, translated
+
+PROTECTION_NOTE = N_(
     "Figures are perturbed slightly and small counts are suppressed (shown as “x”) to protect "
     "households; cells are protected one by one, so parts need not add up to totals."
 )
-MIS_NOTE = "Unprotected: true values for the MIS team. Do not share outside BISP without protection."
-OSM_CREDIT = "Map boundaries © OpenStreetMap contributors (ODbL)"
+MIS_NOTE = N_("Unprotected: true values for the MIS team. Do not share outside BISP without protection.")
+OSM_CREDIT = N_("Map boundaries © OpenStreetMap contributors (ODbL)")
 
 
 def fmt(value, kind: str = "count") -> str:
-    """A number as shown on pages: thousands separators, one decimal for shares and means, x when suppressed."""
+    """A number as shown on pages: grouped the reader's way (1,234,567 or 12,34,567, Latin or Urdu
+    digits), one decimal for shares and means, x when suppressed."""
     if value is None:
         return "x"
     if kind == "share":
-        return f"{value:.1f}%"
+        text = i18n.group(value, 1)
+        return text + ("٪" if any("۰" <= c <= "۹" for c in text) else "%")
     if kind in ("mean", "sum") and abs(value) < 1000:
-        return f"{value:,.1f}"
-    return f"{value:,.0f}"
+        return i18n.group(value, 1)
+    return i18n.group(round(value))
 
 
 def provenance(as_of: str | None, snapshot_id: str | None, protected: bool = True) -> html.Div:
     """The snapshot date and, below MIS, the protection note; MIS gets the unprotected marker."""
-    children = [html.Span(f"Registry as of {as_of}", className="me-2 fw-semibold") if as_of else None]
+    children = [
+        # the date stays left to right inside Urdu text (else 2026-06-30 reads 30-06-2026)
+        html.Span(
+            [_("Registry as of"), " ", html.Span(as_of, dir="ltr", className="ltr")],
+            className="me-2 fw-semibold",
+        )
+        if as_of
+        else None
+    ]
     if protected:
-        children.append(html.Span(PROTECTION_NOTE, className="text-body-secondary"))
+        children.append(html.Span(_(PROTECTION_NOTE), className="text-body-secondary"))
     else:
-        children.append(dbc.Badge("UNPROTECTED", color="danger", className="me-2", id="unprotected-marker"))
-        children.append(html.Span(MIS_NOTE, className="text-danger"))
+        children.append(
+            dbc.Badge(_("UNPROTECTED"), color="danger", className="me-2", id="unprotected-marker")
+        )
+        children.append(html.Span(_(MIS_NOTE), className="text-danger"))
     return html.Div(
         [c for c in children if c is not None],
         className="small my-2",
-        title=f"snapshot {snapshot_id}" if snapshot_id else None,
+        title=translated("snapshot {id}", id=snapshot_id) if snapshot_id else None,
     )
 
 
@@ -76,16 +91,26 @@ def section(
                 size="sm",
                 color="link",
                 id={"type": f"{kind}-csv", "section": download},
-                className="py-0",
+                className="py-0 text-primary-emphasis",  # the link blue on the card header fails contrast
             ),
             dbc.Button(
                 [html.I(className="bi bi-file-earmark-spreadsheet me-1"), "XLSX"],
                 size="sm",
                 color="link",
                 id={"type": f"{kind}-xlsx", "section": download},
-                className="py-0",
+                className="py-0 text-primary-emphasis",
             ),
         ]
+    if download and _has_graph(children):  # a chart's text alternative: what it shows, where its numbers are
+        children = html.Div(
+            children,
+            role="img",
+            **{
+                "aria-label": translated(
+                    "Chart: {title}. Its numbers are in the CSV and XLSX downloads.", title=title
+                )
+            },
+        )
     card = dbc.Card(
         [dbc.CardHeader(html.Div(header, className="d-flex align-items-center")), dbc.CardBody(children)],
         className="mb-3 shadow-sm",
@@ -93,6 +118,15 @@ def section(
     if id_:
         card.id = id_
     return card
+
+
+def _has_graph(component) -> bool:
+    if isinstance(component, dcc.Graph):
+        return True
+    inner = getattr(component, "children", None)
+    if isinstance(inner, list | tuple):
+        return any(_has_graph(c) for c in inner)
+    return inner is not None and not isinstance(inner, str) and _has_graph(inner)
 
 
 def loading(child) -> dcc.Loading:

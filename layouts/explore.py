@@ -42,7 +42,7 @@ def province_options() -> list[dict]:
     return [{"label": r.province, "value": r.province_code} for r in p.sort_values("province").itertuples()]
 
 
-def layout(mis: bool = False, **_) -> html.Div:
+def layout(mis: bool = False, **_ignored) -> html.Div:
     levels = ["national", "province", "division", "district", "tehsil"] + (["union_council"] if mis else [])
     return html.Div(
         [

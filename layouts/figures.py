@@ -6,9 +6,11 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from cubes.model import load_model
+from dashboard import i18n, place_names
+from dashboard.i18n import N_, _
 
 PALETTE = ["#0b6e4f", "#3a86c8", "#f4a259", "#bc4b51", "#8e7dbe", "#5b8e7d", "#e9c46a", "#264653", "#9c6644"]
-MAP_CREDIT = "© OpenStreetMap contributors"
+MAP_CREDIT = N_("© OpenStreetMap contributors")
 
 _AXIS = dict(gridcolor="#EBF0F8", linecolor="#EBF0F8", zerolinecolor="#EBF0F8", zerolinewidth=2, ticks="")
 # The look of plotly_white in a few keys. Every go.Figure copies the default template when it is built,
@@ -30,16 +32,32 @@ pio.templates.default = "nser"
 
 
 def label(dim: str, code: str) -> str:
-    """A member's label (codes stay the values; labels are what people read)."""
+    """A member's label in the reader's language (codes stay the values; labels are what people read)."""
     if code == "_total":
-        return "Total"
+        return _("Total")
     dimension = load_model().dimensions.get(dim)
     if dimension is None or dimension.members is None:
         return code
     for m in dimension.members:
         if m.code == code:
-            return m.label
+            return _(m.label)
     return code
+
+
+def _rtl() -> bool:
+    return i18n.direction() == "rtl"
+
+
+def _number(value, unit: str = "") -> str:
+    """A number for a hover label, grouped the reader's way (lakh/crore, Urdu digits); as plotly's
+    ``%{y:,}`` writes it otherwise (up to 12 significant digits, no trailing zeros)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        digits = format(value, ".12g")
+        decimals = len(digits.partition(".")[2]) if "e" not in digits else 1
+        return i18n.group(value, decimals) + unit
+    return i18n.group(value) + unit
 
 
 def _in_member_order(rows: list[dict], dims: list[str]) -> list[dict]:
@@ -58,15 +76,22 @@ def _in_member_order(rows: list[dict], dims: list[str]) -> list[dict]:
 
 def _layout(title: str | None = None, height: int = 320, **extra) -> dict:
     """The shared layout as one dict: a figure built in one constructor costs ~1 ms, one adjusted
-    afterwards with update_layout ~5 ms per call (plotly re-validates every path)."""
-    return dict(
+    afterwards with update_layout ~5 ms per call (plotly re-validates every path). Right-to-left pages
+    get the legend, title and hover text on the right and an Urdu face."""
+    layout = dict(
         title=title,
         height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         font=dict(family="system-ui, sans-serif", size=12),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-        **extra,
     )
+    if _rtl():
+        layout["font"] = dict(family="'Noto Nastaliq Urdu', system-ui, sans-serif", size=12)
+        layout["legend"] = dict(orientation="h", yanchor="bottom", y=1.02, x=1, xanchor="right")
+        layout["hoverlabel"] = dict(align="right")
+        if title:
+            layout["title"] = dict(text=title, x=1, xanchor="right")
+    return layout | extra
 
 
 def empty(message: str) -> go.Figure:
@@ -89,34 +114,47 @@ def bar(
     horizontal: bool = False,
     title: str | None = None,
     unit: str = "",
+    name: str | None = None,
 ) -> go.Figure:
-    """Bars of one measure by a category, optionally one series per member of a second dimension."""
+    """Bars of one measure by a category, optionally one series per member of a second dimension.
+
+    ``name`` is what the hover calls the bars when there is no series (the measure's code if not given).
+    On right-to-left pages the chart is mirrored: categories run from the right, values on the right."""
     traces = []
     rows = _in_member_order(rows, [c for c in (category, series) if c])
     groups = [None] if series is None else list(dict.fromkeys(r[series] for r in rows))
+    is_dimension = category in load_model().dimensions
     for i, g in enumerate(groups):
         sub = [r for r in rows if series is None or r[series] == g]
-        xs = [
-            label(category, r[category])
-            if category in load_model().dimensions
-            else r.get(category.replace("_code", "_name")) or r[category]
-            for r in sub
-        ]
+        xs = [label(category, r[category]) if is_dimension else _area_name(r, category) for r in sub]
         ys = [r[measure] for r in sub]
         text = ["x" if y is None else None for y in ys]
         kwargs = dict(
-            name=label(series, g) if series else measure,
+            name=label(series, g) if series else name or measure,
             marker_color=PALETTE[i % len(PALETTE)],
             text=text,
             textposition="outside",
-            hovertemplate="%{y:,}" + unit + "<extra>%{fullData.name}</extra>",
+            customdata=[_number(y, unit) for y in ys],
+            hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
         )
         if horizontal:
-            traces.append(go.Bar(y=xs, x=ys, orientation="h", **{**kwargs, "hovertemplate": "%{x:,}" + unit}))
+            traces.append(go.Bar(y=xs, x=ys, orientation="h", **{**kwargs, "hovertemplate": "%{customdata}"}))
         else:
             traces.append(go.Bar(x=xs, y=ys, **kwargs))
     layout = _layout(title, barmode="stack" if stacked else "group", showlegend=series is not None)
+    if _rtl():  # the first category and the first series on the right, where a reader starts
+        layout |= dict(xaxis=dict(autorange="reversed"), yaxis=dict(side="right"))
+        layout["legend"]["traceorder"] = "reversed"
     return go.Figure(data=traces, layout=layout)
+
+
+def _area_name(row: dict, col: str) -> str:
+    """A category that is not a dimension's member: an area's name where the column is a code
+    (``district_code`` beside ``district_name``, in Urdu where an Urdu name exists), else the value."""
+    if not col.endswith("_code"):
+        return row[col]
+    code = row[col]
+    return place_names.text(code, row.get(col.replace("_code", "_name")) or code)
 
 
 def pyramid(
@@ -140,8 +178,8 @@ def pyramid(
                 orientation="h",
                 name=label(sex, s),
                 marker_color=color,
-                customdata=vals,
-                hovertemplate="%{customdata:,}<extra>%{fullData.name}</extra>",
+                customdata=[_number(v) for v in vals],
+                hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
             )
         )
     notes = (
@@ -163,6 +201,11 @@ def pyramid(
     layout = _layout(
         title, barmode="relative", bargap=0.1, xaxis=dict(tickformat=",", title=None), annotations=notes
     )
+    if _rtl():  # men stay on the left (the convention); the ages move to the right, where a reader starts
+        layout["yaxis"] = dict(side="right")
+        if note:  # Nastaliq is taller: the note goes under the tick labels, not across them
+            layout["annotations"] = [notes[0] | dict(y=0, yanchor="top", yshift=-24)]
+            layout["margin"] = layout["margin"] | dict(b=56)
     return go.Figure(data=traces, layout=layout)
 
 
@@ -180,10 +223,10 @@ def choropleth(
     name_col = code_col.replace("_code", "_name")
     codes = [r[code_col] for r in rows]
     values = [r[measure] for r in rows]
-    names = [r.get(name_col) or c for r, c in zip(rows, codes, strict=True)]
+    names = [place_names.text(c, r.get(name_col) or c) for r, c in zip(rows, codes, strict=True)]
+    suppressed = _("x (suppressed)")
     shown = [
-        "x (suppressed)" if v is None else f"{v:,.1f}{unit}" if isinstance(v, float) else f"{v:,}{unit}"
-        for v in values
+        suppressed if v is None else i18n.group(v, 1 if isinstance(v, float) else 0) + unit for v in values
     ]
     # A grey layer of every area underneath: a suppressed area stays visible (and says so on hover).
     fig = go.Figure(
@@ -219,7 +262,7 @@ def choropleth(
     )
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator")
     fig.add_annotation(
-        text=MAP_CREDIT,
+        text=_(MAP_CREDIT),
         showarrow=False,
         x=0,
         y=0,

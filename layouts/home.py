@@ -6,33 +6,42 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard import place_names
+from dashboard.i18n import N_, _
 from data import geography
 from layouts import components, ids
 
 dash.register_page(__name__, path="/", title="NSER Insight", tier="public", name="Home")
 
 MAP_MEASURES = {
-    "share_at_or_below_cutoff": "Households at or below the PMT cut-off (%)",
-    "share_beneficiary": "Households with a Kafaalat beneficiary (%)",
-    "households": "Registered households",
+    "share_at_or_below_cutoff": N_("Households at or below the PMT cut-off (%)"),
+    "share_beneficiary": N_("Households with a Kafaalat beneficiary (%)"),
+    "households": N_("Registered households"),
 }
 
 
 def district_options() -> list[dict]:
     d = geography.districts()
     return [
-        {"label": f"{r.district} — {r.province}", "value": r.district_code}
+        {
+            "label": f"{place_names.text(r.district_code, r.district)} — {place_names.text(r.province_code, r.province)}",
+            "value": r.district_code,
+            # typed in either script: the English name stays searchable on an Urdu page
+            "search": f"{r.district} {r.province}",
+        }
         for r in d.sort_values("district").itertuples()
     ]
 
 
-def layout(**_) -> html.Div:
+def layout(**_ignored) -> html.Div:
     return html.Div(
         [
-            html.H1("National Socio-Economic Registry", className="h3 mb-1"),
+            html.H1(_("National Socio-Economic Registry"), className="h3 mb-1"),
             html.P(
-                "Who the registry covers, where poverty is concentrated, and who receives Benazir Kafaalat and "
-                "Taleemi Wazaif — by province and district.",
+                _(
+                    "Who the registry covers, where poverty is concentrated, and who receives Benazir Kafaalat "
+                    "and Taleemi Wazaif — by province and district."
+                ),
                 className="text-body-secondary",
             ),
             html.Div(id=ids.HOME_PROVENANCE),
@@ -41,31 +50,44 @@ def layout(**_) -> html.Div:
                 [
                     dbc.Col(
                         components.section(
-                            "Map",
+                            _("Map"),
                             [
                                 dbc.Row(
                                     [
                                         dbc.Col(
-                                            dbc.RadioItems(
-                                                id=ids.HOME_MAP_LEVEL,
-                                                value="district",
-                                                inline=True,
-                                                options=[
-                                                    {"label": "Districts", "value": "district"},
-                                                    {"label": "Provinces", "value": "province"},
-                                                ],
+                                            html.Fieldset(
+                                                [
+                                                    html.Legend(_("Map level"), className="visually-hidden"),
+                                                    dbc.RadioItems(
+                                                        id=ids.HOME_MAP_LEVEL,
+                                                        value="district",
+                                                        inline=True,
+                                                        options=[
+                                                            {"label": _("Districts"), "value": "district"},
+                                                            {"label": _("Provinces"), "value": "province"},
+                                                        ],
+                                                    ),
+                                                ]
                                             ),
                                             xs=12,
                                             md=5,
                                         ),
                                         dbc.Col(
-                                            dbc.Select(
-                                                id=ids.HOME_MAP_MEASURE,
-                                                value="share_at_or_below_cutoff",
-                                                options=[
-                                                    {"label": v, "value": k} for k, v in MAP_MEASURES.items()
-                                                ],
-                                            ),
+                                            [
+                                                dbc.Label(
+                                                    _("What the map shows"),
+                                                    html_for=ids.HOME_MAP_MEASURE,
+                                                    className="visually-hidden",
+                                                ),
+                                                dbc.Select(
+                                                    id=ids.HOME_MAP_MEASURE,
+                                                    value="share_at_or_below_cutoff",
+                                                    options=[
+                                                        {"label": _(v), "value": k}
+                                                        for k, v in MAP_MEASURES.items()
+                                                    ],
+                                                ),
+                                            ],
                                             xs=12,
                                             md=7,
                                         ),
@@ -80,7 +102,9 @@ def layout(**_) -> html.Div:
                                     )
                                 ),
                                 html.Small(
-                                    "Click a district to open its dashboard. " + components.OSM_CREDIT,
+                                    _("Click a district to open its dashboard.")
+                                    + " "
+                                    + _(components.OSM_CREDIT),
                                     className="text-body-secondary",
                                 ),
                             ],
@@ -89,18 +113,23 @@ def layout(**_) -> html.Div:
                     ),
                     dbc.Col(
                         components.section(
-                            "Find a district",
+                            _("Find a district"),
                             [
+                                dbc.Label(
+                                    _("District"), html_for=ids.HOME_SEARCH, className="visually-hidden"
+                                ),
                                 dcc.Dropdown(
                                     id=ids.HOME_SEARCH,
                                     options=district_options(),
-                                    placeholder="Type a district name…",
+                                    placeholder=_("Type a district name…"),
                                     searchable=True,
                                     clearable=True,
                                 ),
                                 html.P(
-                                    "Each district has its own dashboard with poverty, programme, education, disability and "
-                                    "housing figures.",
+                                    _(
+                                        "Each district has its own dashboard with poverty, programme, education, "
+                                        "disability and housing figures."
+                                    ),
                                     className="small text-body-secondary mt-2",
                                 ),
                             ],

@@ -27,7 +27,7 @@ ACTION_LABELS = {
 }
 
 
-def layout(**_) -> html.Div:
+def layout(**_ignored) -> html.Div:
     feeds = load_feeds().feeds
     feed_options = [{"label": f.label, "value": name} for name, f in feeds.items()]
     return html.Div(

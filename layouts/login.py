@@ -6,18 +6,22 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.i18n import _
+
 dash.register_page(__name__, path="/login", title="Log in — NSER Insight", tier="public", name="Log in")
 
 
-def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_) -> html.Div:
+def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_ignored) -> html.Div:
     return dbc.Row(
         dbc.Col(
             dbc.Card(
                 dbc.CardBody(
                     [
-                        html.H1("Log in", className="h4 mb-3"),
+                        html.H1(_("Log in"), className="h4 mb-3"),
                         html.P(
-                            "For planners, researchers and the BISP MIS team. The public pages need no login.",
+                            _(
+                                "For planners, researchers and the BISP MIS team. The public pages need no login."
+                            ),
                             className="text-body-secondary small",
                         ),
                         dbc.Alert(error, color="danger", id="login-error") if error else None,
@@ -25,7 +29,7 @@ def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_
                             [
                                 dcc.Input(type="hidden", name="csrf_token", value=csrf),
                                 dcc.Input(type="hidden", name="next", value=next),
-                                dbc.Label("Username", html_for="login-username"),
+                                dbc.Label(_("Username"), html_for="login-username"),
                                 dcc.Input(
                                     id="login-username",
                                     name="username",
@@ -34,7 +38,7 @@ def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_
                                     autoComplete="username",
                                     required=True,
                                 ),
-                                dbc.Label("Password", html_for="login-password"),
+                                dbc.Label(_("Password"), html_for="login-password"),
                                 dcc.Input(
                                     id="login-password",
                                     name="password",
@@ -44,7 +48,7 @@ def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_
                                     required=True,
                                 ),
                                 html.Button(
-                                    "Log in",
+                                    _("Log in"),
                                     type="submit",
                                     className="btn btn-primary w-100",
                                     id="login-submit",

@@ -43,7 +43,7 @@ def filter_options() -> list[dict]:
     return out
 
 
-def layout(**_) -> html.Div:
+def layout(**_ignored) -> html.Div:
     districts = geography.districts()
     district_options = [
         {"label": f"{r.district} ({r.province})", "value": r.district_code} for r in districts.itertuples()

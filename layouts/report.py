@@ -9,6 +9,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.i18n import _
 from layouts import components, ids
 
 dash.register_page(
@@ -24,7 +25,7 @@ def layout(slug: str = "", **query) -> html.Div:
             html.Nav(
                 html.Ol(
                     [
-                        html.Li(dcc.Link("Reports", href="/reports"), className="breadcrumb-item"),
+                        html.Li(dcc.Link(_("Reports"), href="/reports"), className="breadcrumb-item"),
                         html.Li(slug, className="breadcrumb-item active"),
                     ],
                     className="breadcrumb",
@@ -36,7 +37,7 @@ def layout(slug: str = "", **query) -> html.Div:
                     dbc.Col(dcc.Dropdown(id=ids.RP_PARAM, clearable=False, style={"display": "none"}), md=5),
                     dbc.Col(
                         dbc.Button(
-                            [html.I(className="bi bi-file-earmark-pdf me-1"), "Whole report as PDF"],
+                            [html.I(className="bi bi-file-earmark-pdf me-1"), _("Whole report as PDF")],
                             id=ids.RP_PDF,
                             color="primary",
                             outline=True,

@@ -25,7 +25,7 @@ HELP = (
 )
 
 
-def layout(**_) -> html.Div:
+def layout(**_ignored) -> html.Div:
     buttons = dbc.ButtonGroup(
         [
             dbc.Button("Preview", id=ids.RA_PREVIEW, color="secondary", outline=True),

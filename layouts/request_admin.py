@@ -9,41 +9,55 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import governance
+from dashboard.i18n import _
 from layouts import ids
+from layouts.data_request import dropdown_labels, typed
 
 dash.register_page(
     __name__, path="/admin/requests", title="Data requests — NSER Insight", tier="mis", name="Data requests"
 )
 
 
-def layout(**_) -> html.Div:
+def layout(**_ignored) -> html.Div:
     return html.Div(
         [
-            html.H1("Data requests", className="h3"),
+            html.H1(_("Data requests"), className="h3"),
             html.Div(id=ids.RQA_QUEUE),
             dbc.Card(
                 dbc.CardBody(
                     [
-                        html.H2("Decide", className="h6"),
+                        html.H2(_("Decide"), className="h6"),
                         dbc.Row(
                             [
-                                dbc.Col(dbc.Input(id=ids.RQA_REF, placeholder="reference"), md=4),
+                                dbc.Col(
+                                    dbc.Input(id=ids.RQA_REF, placeholder=_("reference"), **typed()), md=4
+                                ),
                                 dbc.Col(
                                     dcc.Dropdown(
                                         id=ids.RQA_ROLE,
+                                        labels=dropdown_labels(),
                                         options=[
                                             {"label": r, "value": r}
                                             for r in ("none", "basic", "standard", "power")
                                         ],
-                                        placeholder="record role to grant",
+                                        placeholder=_("record role to grant"),
                                     ),
                                     md=3,
                                 ),
                                 dbc.Col(
-                                    dbc.Input(id=ids.RQA_SCOPE, placeholder="area (optional), e.g. PK6"), md=2
+                                    dbc.Input(
+                                        id=ids.RQA_SCOPE,
+                                        placeholder=_("area (optional), e.g. PK6"),
+                                        **typed(),
+                                    ),
+                                    md=2,
                                 ),
                                 dbc.Col(
-                                    dbc.Input(id=ids.RQA_COMMENT, placeholder="comment (required to reject)"),
+                                    dbc.Input(
+                                        id=ids.RQA_COMMENT,
+                                        placeholder=_("comment (required to reject)"),
+                                        **typed(),
+                                    ),
                                     md=3,
                                 ),
                             ],
@@ -54,31 +68,34 @@ def layout(**_) -> html.Div:
                                 dbc.Col(
                                     [
                                         dbc.Label(
-                                            "API scopes (for delivery by API)",
+                                            _("API scopes (for delivery by API)"),
                                             html_for=ids.RQA_SCOPES,
                                             className="small",
                                         ),
                                         dcc.Dropdown(
                                             id=ids.RQA_SCOPES,
+                                            labels=dropdown_labels(),
                                             options=[
-                                                {"label": f"{k}: {v}", "value": k}
+                                                {"label": f"{k}: {_(v)}", "value": k}
                                                 for k, v in governance.load()["api_scopes"].items()
                                             ],
                                             multi=True,
-                                            placeholder="all the request's type of data allows",
+                                            placeholder=_("all the request's type of data allows"),
                                         ),
                                     ],
                                     md=8,
                                 ),
                                 dbc.Col(
                                     [
-                                        dbc.Label("Days of access", html_for=ids.RQA_DAYS, className="small"),
+                                        dbc.Label(
+                                            _("Days of access"), html_for=ids.RQA_DAYS, className="small"
+                                        ),
                                         dbc.Input(
                                             id=ids.RQA_DAYS,
                                             type="number",
                                             min=1,
                                             step=1,
-                                            placeholder="the longest allowed",
+                                            placeholder=_("the longest allowed"),
                                         ),
                                     ],
                                     md=4,
@@ -87,15 +104,17 @@ def layout(**_) -> html.Div:
                             className="g-2 mt-1",
                         ),
                         html.P(
-                            "A forum grants no more than the type of data allows: statistics give no record role; "
-                            "confidential data basic or standard; secret data and complete exports power. The "
-                            "requester collects the credentials once from the status page.",
+                            _(
+                                "A forum grants no more than the type of data allows: statistics give no record "
+                                "role; confidential data basic or standard; secret data and complete exports "
+                                "power. The requester collects the credentials once from the status page."
+                            ),
                             className="small text-body-secondary mt-2 mb-0",
                         ),
                         dbc.ButtonGroup(
                             [
-                                dbc.Button("Approve and provision", id=ids.RQA_APPROVE, color="success"),
-                                dbc.Button("Reject", id=ids.RQA_REJECT, color="danger", outline=True),
+                                dbc.Button(_("Approve and provision"), id=ids.RQA_APPROVE, color="success"),
+                                dbc.Button(_("Reject"), id=ids.RQA_REJECT, color="danger", outline=True),
                             ],
                             className="mt-2",
                         ),
@@ -104,7 +123,7 @@ def layout(**_) -> html.Div:
                 ),
                 className="mt-3",
             ),
-            html.H2("Messages", className="h6 mt-4"),
+            html.H2(_("Messages"), className="h6 mt-4"),
             html.Div(id=ids.RQA_OUTBOX),
         ]
     )

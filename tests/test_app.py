@@ -229,3 +229,53 @@ def test_a_worker_whose_first_page_fails_refuses_to_start(cubes_store, tmp_path)
     )
     assert done.returncode != 0
     assert "the app's first page failed with HTTP 500 while the worker started" in done.stderr
+
+
+def _page_body(client, path: str) -> str:
+    import json
+
+    body = {
+        "output": ".._pages_content.children..._pages_store.data..",
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
+        "changedPropIds": ["_pages_location.pathname"],
+    }
+    response = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 200
+    return json.dumps(response.get_json(), ensure_ascii=False)
+
+
+def test_urdu_pages_are_right_to_left_with_their_own_stylesheet(client):
+    urdu = client.get("/?lang=ur")
+    html = urdu.get_data(as_text=True)
+    assert '<html lang="ur" dir="rtl">' in html
+    assert "/assets/vendor/bootstrap-rtl/bootstrap.rtl.min.css" in html
+    assert "/assets/vendor/bootstrap/bootstrap.min.css" not in html
+    assert "nser_lang=ur" in urdu.headers.get("Set-Cookie", "")
+    assert "Cookie" in urdu.headers.get("Vary", "")
+    assert "قومی سماجی و معاشی رجسٹری" in _page_body(client, "/")  # the choice is remembered (cookie)
+    english = client.get("/?lang=en")
+    assert '<html lang="en" dir="ltr">' in english.get_data(as_text=True)
+    assert "National Socio-Economic Registry" in _page_body(client, "/")
+
+
+def test_the_browser_language_is_the_default_and_the_switch_goes_back(client):
+    fresh = client.application.test_client()  # no cookie yet
+    assert '<html lang="ur" dir="rtl">' in fresh.get(
+        "/", headers={"Accept-Language": "ur-PK,ur;q=0.9,en;q=0.5"}
+    ).get_data(as_text=True)
+    assert '<html lang="en" dir="ltr">' in fresh.get("/", headers={"Accept-Language": "de-DE"}).get_data(
+        as_text=True
+    )
+    switched = fresh.get("/lang/ur", headers={"Referer": "http://localhost/district/PK601?x=1"})
+    assert switched.status_code == 303 and switched.headers["Location"].endswith("/district/PK601?x=1")
+    assert "nser_lang=ur" in switched.headers["Set-Cookie"]
+    away = fresh.get("/lang/en", headers={"Referer": "https://evil.example/phish"})
+    assert away.headers["Location"].endswith("/") and "evil" not in away.headers["Location"]
+    assert fresh.get("/lang/fr").status_code == 404

@@ -210,3 +210,59 @@ def partner_feedback(_):
     ]
     cols = [{"field": k} for k in ("received", "client", "type", "household", "member", "record", "status")]
     return cols, rows
+
+
+@callback(
+    Output(ids.AD_NAMES, "children"),
+    Input(ids.AD_NAME_SAVE, "n_clicks"),
+    State(ids.AD_NAME_CODE, "value"),
+    State(ids.AD_NAME_UR, "value"),
+    State(ids.AD_NAME_REASON, "value"),
+)
+def place_names(n, code, name_ur, reason):
+    """Corrections of Urdu place names (MIS; checked and logged in dashboard.place_names)."""
+    from dashboard import place_names as names
+
+    if not _is_mis():
+        return dbc.Alert(DENIED, color="warning")
+    message = None
+    if n:
+        try:
+            done = names.correct(current_principal(), code, name_ur, reason)
+            message = dbc.Alert(
+                f"{done['code']} {done['english']}: {done['previous'] or '(none)'} → {done['name_ur']}",
+                color="success",
+                id="admin-name-done",
+            )
+        except names.PlaceNameError as exc:
+            message = dbc.Alert(str(exc), color="danger")
+    rows = names.history(limit=20)
+    table = dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in ("When", "Code", "Before", "Now", "By", "Why")])),
+            html.Tbody(
+                [
+                    html.Tr(
+                        [
+                            html.Td(f"{c.corrected_at:%d %b %Y %H:%M}"),
+                            html.Td(c.code),
+                            html.Td(c.previous or "—", lang="ur"),
+                            html.Td(c.name_ur, lang="ur"),
+                            html.Td(c.corrected_by),
+                            html.Td(c.reason),
+                        ]
+                    )
+                    for c in rows
+                ]
+            ),
+        ],
+        size="sm",
+        striped=True,
+        id="admin-names-table",
+    )
+    still = len(names.missing())
+    return [
+        message,
+        html.P(f"{still} unit(s) still have no Urdu name (`nser names missing`).", className="small"),
+        table,
+    ]

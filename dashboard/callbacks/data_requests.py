@@ -6,7 +6,9 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html, no_update
 
+from dashboard import i18n
 from dashboard.data_requests import DataRequests, RequestError, Upload, load_rules
+from dashboard.i18n import N_, _, translated
 from dashboard.web import client_ip, current_principal
 from layouts import components, ids
 
@@ -29,6 +31,49 @@ FORM_FIELDS = (
     "channel",
     "callback_url",
 )
+# a request's states as the requester and the forums read them
+STATES = {
+    "submitted": N_("submitted"),
+    "deciding": N_("deciding"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "closed": N_("closed"),
+}
+# strftime formats of the English pages, and the same dates in Babel's patterns for other languages
+DATE_PATTERNS = {
+    "%A %d %B %Y": "EEEE d MMMM y",
+    "%d %B %Y": "d MMMM y",
+    "%d %b %Y": "d MMM y",
+    "%d %b %H:%M": "d MMM HH:mm",
+}
+
+
+def _date(value, fmt: str) -> str:
+    """A date or time as the page's language writes it: strftime in English, Babel's month and day names
+    otherwise (with Urdu digits when the reader chose them)."""
+    lang = i18n.language()
+    if lang == i18n.DEFAULT:
+        return f"{value:{fmt}}"
+    from babel.dates import format_date, format_datetime
+
+    pattern = DATE_PATTERNS[fmt]
+    text = (
+        format_datetime(value, pattern, locale=lang)
+        if "H" in pattern
+        else format_date(value, pattern, locale=lang)
+    )
+    return text.translate(i18n.URDU_DIGITS) if i18n.number_style()[1] == "urdu" else text
+
+
+def _state(state: str) -> str:
+    return _(STATES.get(state, state))
+
+
+def _and(items: list[str]) -> str:
+    """One or two grants in a sentence: "A" or "A and B"."""
+    if len(items) == 2:
+        return translated("{first} and {second}", first=items[0], second=items[1])
+    return "".join(items)
 
 
 @callback(Output("rq-report_slug", "options"), Input("rq-report_slug", "id"))
@@ -64,7 +109,7 @@ def _upload(contents: str | None, filename: str | None) -> Upload | None:
     prevent_initial_call=True,
 )
 def chosen_nda(filename):
-    return f"Chosen: {filename}" if filename else None
+    return translated("Chosen: {filename}", filename=filename) if filename else None
 
 
 @callback(
@@ -90,18 +135,30 @@ def submit(n, *values):
     if route.forum == "none":
         slug = form.get("report_slug")
         body = [
-            html.P(f"{reference}: no authorization is needed — {route.why}."),
-            html.P(["Open it here: ", html.A(f"/reports/{slug}", href=f"/reports/{slug}")]),
+            html.P(
+                translated(
+                    "{reference}: no authorization is needed — {why}.", reference=reference, why=_(route.why)
+                )
+            ),
+            html.P([_("Open it here:") + " ", html.A(f"/reports/{slug}", href=f"/reports/{slug}")]),
         ]
     else:
         body = [
-            html.P([html.Strong(f"Reference {reference}"), f" — sent to the {route.forum_label}."]),
-            html.P(route.why, className="small"),
-            html.P(f"Expected answer by {due:%A %d %B %Y}."),
             html.P(
                 [
-                    "Status key (keep it: with the reference it shows your request's status and, once "
-                    "approved, gives you your credentials): ",
+                    html.Strong(translated("Reference {reference}", reference=reference)),
+                    " " + translated("— sent to the {forum}.", forum=_(route.forum_label)),
+                ]
+            ),
+            html.P(_(route.why), className="small"),
+            html.P(translated("Expected answer by {date}.", date=_date(due, "%A %d %B %Y"))),
+            html.P(
+                [
+                    _(
+                        "Status key (keep it: with the reference it shows your request's status and, once "
+                        "approved, gives you your credentials):"
+                    )
+                    + " ",
                     html.Code(key, id="rq-key"),
                 ]
             ),
@@ -112,25 +169,61 @@ def submit(n, *values):
 def _status_view(s: dict) -> html.Div:
     granted = s["granted"]
     lines = [
-        html.P([html.Strong(s["reference"]), f": {s['state']} — {s['forum']}"]),
-        html.P(f"{s['service']}, due {s['due_on']:%d %B %Y}"),
-        html.P(f"Comment: {s['comment']}") if s["comment"] else None,
+        html.P([html.Strong(s["reference"]), f": {_state(s['state'])} — {_(s['forum'])}"]),
+        html.P(
+            translated("{service}, due {date}", service=_(s["service"]), date=_date(s["due_on"], "%d %B %Y"))
+        ),
+        html.P(translated("Comment: {comment}", comment=s["comment"])) if s["comment"] else None,
     ]
     for d in s["documents"]:
-        lines.append(html.P(f"Received: {d['filename']} (SHA-256 {d['sha256'][:16]}…)", className="mb-1"))
+        lines.append(
+            html.P(
+                translated(
+                    "Received: {filename} (SHA-256 {digest}…)",
+                    filename=d["filename"],
+                    digest=d["sha256"][:16],
+                ),
+                className="mb-1",
+            )
+        )
     if granted:
         what = []
         if granted.get("user"):
-            what.append(f"portal user {granted['user']} (records: {granted['record_role']})")
+            what.append(
+                translated(
+                    "portal user {user} (records: {role})", user=granted["user"], role=granted["record_role"]
+                )
+            )
         if granted.get("api_client"):
-            what.append(f"API client {granted['api_client']} ({', '.join(granted['api_scopes'])})")
-        area = f", area {granted['scope']}" if granted.get("scope") else ""
-        lines.append(html.P(f"Granted: {' and '.join(what)}{area}, until {granted['expires']}."))
+            what.append(
+                translated(
+                    "API client {client} ({scopes})",
+                    client=granted["api_client"],
+                    scopes=", ".join(granted["api_scopes"]),
+                )
+            )
         lines.append(
             html.P(
-                f"Credentials collected on {s['credentials_collected_at']:%d %B %Y}."
+                translated(
+                    "Granted: {granted}, area {area}, until {expires}.",
+                    granted=_and(what),
+                    area=granted["scope"],
+                    expires=granted["expires"],
+                )
+                if granted.get("scope")
+                else translated(
+                    "Granted: {granted}, until {expires}.", granted=_and(what), expires=granted["expires"]
+                )
+            )
+        )
+        lines.append(
+            html.P(
+                translated(
+                    "Credentials collected on {date}.",
+                    date=_date(s["credentials_collected_at"], "%d %B %Y"),
+                )
                 if s["credentials_collected_at"]
-                else "Your credentials are ready: choose Collect credentials (they are shown once)."
+                else _("Your credentials are ready: choose Collect credentials (they are shown once).")
             )
         )
     return html.Div(lines, id="rq-status")
@@ -171,23 +264,23 @@ def collect(n, reference, key):
     rows = []
     if got.get("username"):
         rows += [
-            html.Dt("Portal username"),
+            html.Dt(_("Portal username")),
             html.Dd(html.Code(got["username"], id="rq-cred-user")),
-            html.Dt("Temporary password (you choose your own at the first login)"),
+            html.Dt(_("Temporary password (you choose your own at the first login)")),
             html.Dd(html.Code(got["password"], id="rq-cred-password")),
         ]
     if got.get("client_id"):
         rows += [
-            html.Dt("API client id"),
+            html.Dt(_("API client id")),
             html.Dd(html.Code(got["client_id"], id="rq-cred-client")),
-            html.Dt("API client secret"),
+            html.Dt(_("API client secret")),
             html.Dd(html.Code(got["client_secret"], id="rq-cred-secret")),
         ]
     return dbc.Alert(
         [
-            html.P("Copy these now: they are shown this once.", className="fw-semibold"),
+            html.P(_("Copy these now: they are shown this once."), className="fw-semibold"),
             html.Dl(rows, className="mb-1"),
-            html.P(f"Access until {got['expires']}.", className="mb-0"),
+            html.P(translated("Access until {date}.", date=got["expires"]), className="mb-0"),
         ],
         color="success",
         id="rq-cred",
@@ -200,7 +293,7 @@ def queue_table(principal):
     rules = load_rules()
     forums, channels = rules["forums"], rules["channels"]
     if not rows:
-        return html.P("No request is waiting.", className="text-body-secondary")
+        return html.P(_("No request is waiting."), className="text-body-secondary")
     import datetime as dt
 
     today = dt.date.today()
@@ -208,24 +301,24 @@ def queue_table(principal):
     def organisation(r):
         exists, changes = requests.organisation_changes(r)
         note = (
-            "new organisation"
+            _("new organisation")
             if not exists
-            else ("; ".join(f"{k}: {a} → {b}" for k, (a, b) in changes.items()) or "known organisation")
+            else ("; ".join(f"{k}: {a} → {b}" for k, (a, b) in changes.items()) or _("known organisation"))
         )
         return [f"{r.organisation_name} ({r.organisation_type})", html.Br(), html.Small(note)]
 
     def due(r):
         late = r.due_on < today  # the due date the requester was given at submission
         return (
-            [f"{r.due_on:%d %b %Y}", " ", html.Span("overdue", className="badge text-bg-danger")]
+            [_date(r.due_on, "%d %b %Y"), " ", html.Span(_("overdue"), className="badge text-bg-danger")]
             if late
-            else (f"{r.due_on:%d %b %Y}")
+            else _date(r.due_on, "%d %b %Y")
         )
 
     def nda(r):
         if not r.nda_signed:
             return "—"
-        return html.A("signed NDA", href=f"/admin/requests/{r.reference}/signed-nda", className="small")
+        return html.A(_("signed NDA"), href=f"/admin/requests/{r.reference}/signed-nda", className="small")
 
     return dbc.Table(
         [
@@ -234,14 +327,14 @@ def queue_table(principal):
                     [
                         html.Th(h)
                         for h in (
-                            "Reference",
-                            "Organisation",
-                            "Data",
-                            "Delivery",
-                            "Forum",
-                            "Due",
-                            "Use",
-                            "NDA",
+                            _("Reference"),
+                            _("Organisation"),
+                            _("Data"),
+                            _("Delivery"),
+                            _("Forum"),
+                            _("Due"),
+                            _("Use"),
+                            _("NDA"),
                         )
                     ]
                 )
@@ -253,8 +346,8 @@ def queue_table(principal):
                             html.Td(r.reference),
                             html.Td(organisation(r)),
                             html.Td(f"{r.data_type}: {r.granularity}"),
-                            html.Td(channels[r.channel]),
-                            html.Td(forums[r.forum]),
+                            html.Td(_(channels[r.channel])),
+                            html.Td(_(forums[r.forum])),
                             html.Td(due(r)),
                             html.Td(r.intended_use),
                             html.Td(nda(r)),
@@ -280,16 +373,22 @@ def outbox_list(principal):
     recent = outbox.recent(10)
     waiting = outbox.waiting()
     head = html.P(
-        f"{waiting} message(s) waiting to be sent." if waiting else "Every message was sent.",
+        translated("{n} message(s) waiting to be sent.", n=waiting)
+        if waiting
+        else _("Every message was sent."),
         className="small mb-1",
     )
+    arrow = "←" if i18n.direction() == "rtl" else "→"  # from the time to the address, in reading order
     items = [
         html.Li(
             [
-                f"{n.created_at:%d %b %H:%M} → {n.to_address}: {n.subject} — ",
-                html.Span("sent", className="text-success")
+                f"{_date(n.created_at, '%d %b %H:%M')} {arrow} {n.to_address}: {n.subject} — ",
+                html.Span(_("sent"), className="text-success")
                 if n.sent_at
-                else html.Span(f"waiting ({n.last_error or 'not tried yet'})", className="text-danger"),
+                else html.Span(
+                    translated("waiting ({error})", error=n.last_error or _("not tried yet")),
+                    className="text-danger",
+                ),
             ]
         )
         for n in recent
@@ -313,7 +412,7 @@ def outbox_list(principal):
 def decide(_approve, _reject, reference, role, scope, api_scopes, days, comment):
     principal = current_principal()
     if principal is None or principal.tier != "mis":
-        return components.refusal("Only BISP staff see the request queues."), None, None
+        return components.refusal(_("Only BISP staff see the request queues.")), None, None
     message = None
     if ctx.triggered_id in (ids.RQA_APPROVE, ids.RQA_REJECT):
         try:
@@ -333,17 +432,35 @@ def decide(_approve, _reject, reference, role, scope, api_scopes, days, comment)
                 p = decision.provisioned
                 granted = []
                 if p["user"]:
-                    granted.append(f"portal user {p['user']} ({p['record_role']})")
+                    granted.append(
+                        translated("portal user {user} ({role})", user=p["user"], role=p["record_role"])
+                    )
                 if p["api_client"]:
-                    granted.append(f"API client {p['api_client']} ({', '.join(p['api_scopes'])})")
+                    granted.append(
+                        translated(
+                            "API client {client} ({scopes})",
+                            client=p["api_client"],
+                            scopes=", ".join(p["api_scopes"]),
+                        )
+                    )
                 message = dbc.Alert(
-                    f"{decision.reference} approved: {' and '.join(granted)} for {p['organisation']} until "
-                    f"{p['expires']}. The requester collects the credentials from the status page; nobody "
-                    "else sees them.",
+                    translated(
+                        "{reference} approved: {granted} for {organisation} until {expires}. The requester "
+                        "collects the credentials from the status page; nobody else sees them.",
+                        reference=decision.reference,
+                        granted=_and(granted),
+                        organisation=p["organisation"],
+                        expires=p["expires"],
+                    ),
                     color="success",
                 )
             else:
-                message = dbc.Alert(f"{decision.reference} {decision.state}.", color="warning")
+                message = dbc.Alert(
+                    translated(
+                        "{reference} {state}.", reference=decision.reference, state=_state(decision.state)
+                    ),
+                    color="warning",
+                )
         except RequestError as exc:
             message = dbc.Alert(str(exc), color="danger")
     return queue_table(principal), message, outbox_list(principal)

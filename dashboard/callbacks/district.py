@@ -6,7 +6,9 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from cubes.model import load_model
+from dashboard import place_names
 from dashboard.answers import ask, ask_many, to_csv, to_xlsx
+from dashboard.i18n import N_, _, translated
 from data import geography
 from layouts import components, figures, ids
 
@@ -81,32 +83,30 @@ def run_section(key: str, district: str):
 
 
 ASSET_LABELS = {
-    "households_with_refrigerator": "Refrigerator",
-    "households_with_television": "Television",
-    "households_with_motorcycle": "Motorcycle",
-    "households_with_car": "Car",
-    "households_with_livestock": "Livestock",
+    "households_with_refrigerator": N_("Refrigerator"),
+    "households_with_television": N_("Television"),
+    "households_with_motorcycle": N_("Motorcycle"),
+    "households_with_car": N_("Car"),
+    "households_with_livestock": N_("Livestock"),
 }
+EDUCATION_LABELS = {"literacy_rate": N_("Literacy (10+)"), "enrolment_rate": N_("Enrolled (5–16)")}
 
 
 def figure_for(key: str, result):
     if not result.ok:
         return figures.empty(result.reason)
     rows = result.rows
+    # name=: what a bar's hover calls a chart without series (English pages show the measure's code)
     if key == "pmt":
-        return figures.bar(rows, "pmt_band", "households")
+        return figures.bar(rows, "pmt_band", "households", name=_("households"))
     if key == "beneficiaries":
-        return figures.pyramid(rows, "beneficiaries", note="Kafaalat goes to ever-married women")
+        return figures.pyramid(rows, "beneficiaries", note=_("Kafaalat goes to ever-married women"))
     if key == "education":
         long = [
-            {"gender": r["gender"], "measure": m, "value": r[m]}
+            {"gender": r["gender"], "measure": _(EDUCATION_LABELS[m]), "value": r[m]}
             for r in rows
-            for m in ("literacy_rate", "enrolment_rate")
+            for m in EDUCATION_LABELS
         ]
-        for r in long:
-            r["measure"] = {"literacy_rate": "Literacy (10+)", "enrolment_rate": "Enrolled (5–16)"}[
-                r["measure"]
-            ]
         return figures.bar(long, "measure", "value", series="gender", unit="%")
     if key == "disability":
         return figures.bar(
@@ -114,6 +114,7 @@ def figure_for(key: str, result):
             "disability_type",
             "persons_with_disability",
             horizontal=True,
+            name=_("persons_with_disability"),
         )
     if key == "cct":
         return figures.bar(rows, "quarter", "enrolments", series="cct_level", stacked=True)
@@ -124,12 +125,12 @@ def figure_for(key: str, result):
         total = r["households"]
         shares = [
             {
-                "asset": ASSET_LABELS[m],
+                "asset": _(ASSET_LABELS[m]),
                 "share": None if r[m] is None or not total else round(100 * r[m] / total, 1),
             }
             for m in ASSET_LABELS
         ]
-        return figures.bar(shares, "asset", "share", unit="%")
+        return figures.bar(shares, "asset", "share", unit="%", name=_("share"))
     return figures.empty("")
 
 
@@ -139,10 +140,10 @@ def tehsil_table(result) -> html.Div:
     head = html.Thead(
         html.Tr(
             [
-                html.Th("Tehsil"),
-                html.Th("Households", className="text-end"),
-                html.Th("≤ cut-off", className="text-end"),
-                html.Th("Beneficiary", className="text-end"),
+                html.Th(_("Tehsil")),
+                html.Th(_("Households"), className="text-end"),
+                html.Th(_("≤ cut-off"), className="text-end"),
+                html.Th(_("Beneficiary"), className="text-end"),
             ]
         )
     )
@@ -150,7 +151,7 @@ def tehsil_table(result) -> html.Div:
         [
             html.Tr(
                 [
-                    html.Td(r["tehsil_name"]),
+                    html.Td(place_names.component(r.get("tehsil_code"), r["tehsil_name"])),
                     html.Td(components.fmt(r["households"]), className="text-end"),
                     html.Td(components.fmt(r["share_at_or_below_cutoff"], "share"), className="text-end"),
                     html.Td(components.fmt(r["share_beneficiary"], "share"), className="text-end"),
@@ -161,7 +162,10 @@ def tehsil_table(result) -> html.Div:
     )
     floor = load_model().tier(result.tier).get("min_area_households", 0)
     note = html.Small(
-        f"Tehsils with fewer than {floor:,} registered households are not shown separately (x)."
+        translated(
+            "Tehsils with fewer than {n} registered households are not shown separately (x).",
+            n=components.fmt(floor),
+        )
         if floor
         else "",
         className="text-body-secondary",
@@ -201,34 +205,42 @@ def comparison_cards(answers: dict):
 
     def compare(cube_index: int, measure: str) -> str:
         parts = []
-        for level, label in (("province", "province"), ("national", "Pakistan")):
+        for level, template in (("province", N_("province {value}")), ("national", N_("Pakistan {value}"))):
             res = out[level][cube_index]
             value = res.rows[0][measure] if res.ok and res.rows else None
-            parts.append(f"{label} {components.fmt(value, 'share')}")
+            parts.append(translated(template, value=components.fmt(value, "share")))
         return " · ".join(parts)
 
     h, p = hh.rows[0], pp.rows[0]
     cards = [
         components.headline(
-            "Households", components.fmt(h["households"]), f"{components.fmt(p['persons'])} persons", "house"
+            _("Households"),
+            components.fmt(h["households"]),
+            translated("{n} persons", n=components.fmt(p["persons"])),
+            "house",
         ),
         components.headline(
-            "At or below cut-off",
+            _("At or below cut-off"),
             components.fmt(h["share_at_or_below_cutoff"], "share"),
             compare(0, "share_at_or_below_cutoff"),
             "graph-down",
         ),
         components.headline(
-            "Beneficiary households",
+            _("Beneficiary households"),
             components.fmt(h["share_beneficiary"], "share"),
-            f"{components.fmt(p['beneficiaries'])} women · " + compare(0, "share_beneficiary"),
+            translated("{n} women", n=components.fmt(p["beneficiaries"]))
+            + " · "
+            + compare(0, "share_beneficiary"),
             "cash-coin",
         ),
         components.headline(
-            "Literacy (10+)", components.fmt(p["literacy_rate"], "share"), compare(1, "literacy_rate"), "book"
+            _(EDUCATION_LABELS["literacy_rate"]),
+            components.fmt(p["literacy_rate"], "share"),
+            compare(1, "literacy_rate"),
+            "book",
         ),
         components.headline(
-            "Disability",
+            _("Disability"),
             components.fmt(p["disability_prevalence"], "share"),
             compare(1, "disability_prevalence"),
             "universal-access",
@@ -249,8 +261,8 @@ SECTION_KEYS = ("pmt", "beneficiaries", "education", "disability", "cct", "dwell
 )
 def district_dashboard(district: str):
     if not isinstance(district, str) or province_of(district) is None:
-        empty = figures.empty("Unknown district")
-        return [components.refusal("Unknown district.")], None, *[empty] * len(SECTION_KEYS), None
+        empty = figures.empty(_("Unknown district"))
+        return [components.refusal(_("Unknown district."))], None, *[empty] * len(SECTION_KEYS), None
     answers = ask_many({**comparison_queries(district), **section_queries(district)})
     cards, base = comparison_cards(answers)
     prov = components.provenance(base.as_of, base.snapshot_id, base.tier != "mis")

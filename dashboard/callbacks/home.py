@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, callback, get_app, no_update
 
 from dashboard.answers import ask, ask_many
+from dashboard.i18n import _, translated
 from layouts import components, figures, ids
 from layouts.home import MAP_MEASURES
 
@@ -33,24 +34,24 @@ def national_headlines() -> tuple[list, object]:
     h, p = hh.rows[0], pp.rows[0]
     latest = cct.rows[-1] if cct.ok and cct.rows else {"quarter": "", "enrolments": None}
     cards = [
-        components.headline("Households", components.fmt(h["households"]), "in the registry", "house"),
-        components.headline("Persons", components.fmt(p["persons"]), "household members", "people"),
+        components.headline(_("Households"), components.fmt(h["households"]), _("in the registry"), "house"),
+        components.headline(_("Persons"), components.fmt(p["persons"]), _("household members"), "people"),
         components.headline(
-            "Kafaalat beneficiaries",
+            _("Kafaalat beneficiaries"),
             components.fmt(p["beneficiaries"]),
-            f"{components.fmt(h['beneficiary_households'])} households",
+            translated("{n} households", n=components.fmt(h["beneficiary_households"])),
             "cash-coin",
         ),
         components.headline(
-            "At or below cut-off",
+            _("At or below cut-off"),
             components.fmt(h["share_at_or_below_cutoff"], "share"),
-            "PMT score ≤ 32",
+            _("PMT score ≤ 32"),
             "graph-down",
         ),
         components.headline(
-            "Taleemi Wazaif",
+            _("Taleemi Wazaif"),
             components.fmt(latest["enrolments"]),
-            f"children enrolled, {latest['quarter']}",
+            translated("children enrolled, {quarter}", quarter=latest["quarter"]),
             "mortarboard",
         ),
     ]
@@ -73,7 +74,7 @@ def cards(_):
 )
 def home_map(level: str, measure: str):
     if level not in ("province", "district") or measure not in MAP_MEASURES:
-        return figures.empty("Choose a map level and a measure.")
+        return figures.empty(_("Choose a map level and a measure."))
     result = ask({"cube": "households", "measures": [measure], "geography": {"level": level}})
     if not result.ok:
         return figures.empty(result.reason)

@@ -1,6 +1,9 @@
 """Report callbacks: the public catalogue, one published report (panels, downloads, PDF) and the MIS
 designer. Who may see or change what is decided in dashboard.reports and dashboard.publication, which
-every callback calls with the session's principal; a draft never renders outside MIS."""
+every callback calls with the session's principal; a draft never renders outside MIS.
+
+On Urdu pages a design shows the Urdu texts the MIS team gave it (``title_ur`` and the like), and its
+English text, marked as English, where it has none."""
 
 from __future__ import annotations
 
@@ -9,12 +12,14 @@ import logging
 from urllib.parse import urlsplit
 
 import dash_bootstrap_components as dbc
+from babel.dates import format_date
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import explorer_state as es
-from dashboard import publication
+from dashboard import i18n, place_names, publication
 from dashboard.answers import tabulate, to_csv, to_xlsx
 from dashboard.callbacks.explore import chart
+from dashboard.i18n import N_, _, translated
 from dashboard.reports import (
     GEOGRAPHY_LABELS,
     DesignError,
@@ -32,13 +37,76 @@ log = logging.getLogger(__name__)
 
 NEW_DESIGN = {
     "slug": "new-report",
-    "title": "New report",
-    "description": "What this report shows and for whom.",
-    "topic": "Kafaalat",
+    "title": N_("New report"),
+    "description": N_("What this report shows and for whom."),
+    "topic": N_("Kafaalat"),
     "audience": "public",
     "parameters": [],
     "panels": [],
 }
+NEW_PANEL = N_("New panel")
+AUDIENCE_NAMES = {"public": N_("public"), "business": N_("business")}
+STATE_NAMES = {
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "published": N_("published"),
+    "retired": N_("retired"),
+}
+ACTION_NAMES = {
+    "create": N_("create"),
+    "edit": N_("edit"),
+    "submit": N_("submit"),
+    "approve": N_("approve"),
+    "publish": N_("publish"),
+    "reject": N_("reject"),
+    "retire": N_("retire"),
+    "rollback": N_("rollback"),
+    "supersede": N_("supersede"),
+}
+# the names of dashboard.reports.GEOGRAPHY_LABELS, marked for translation here where they are shown
+GEOGRAPHY_NAMES = (
+    N_("Pakistan"),
+    N_("Provinces"),
+    N_("Divisions"),
+    N_("Districts"),
+    N_("Tehsils"),
+    N_("Union councils"),
+)
+
+
+def urdu() -> bool:
+    return i18n.language() == "ur"
+
+
+def local_text(item: dict, field: str) -> str:
+    """A design's text as plain text in the reader's language: on Urdu pages its Urdu version where the
+    MIS team wrote one (``title_ur`` for ``title``), else the English."""
+    return (urdu() and item.get(f"{field}_ur")) or item[field]
+
+
+def local_component(item: dict, field: str):
+    """A design's text for a page: Urdu on Urdu pages where there is one, else the English text, marked
+    as English so nobody takes it for a translation."""
+    if not urdu() or item.get(f"{field}_ur"):
+        return local_text(item, field)
+    return html.Span(
+        item[field], lang="en", dir="ltr", className="name-en-fallback", title=_("No Urdu text yet")
+    )
+
+
+def day(when, month: str = "long") -> str:
+    """A date as readers of the page's language write it (Urdu month names; Urdu digits if chosen)."""
+    if not urdu():
+        return f"{when:%d %B %Y}" if month == "long" else f"{when:%d %b %Y}"
+    text = format_date(when, "d MMMM y", locale="ur")
+    return text.translate(i18n.URDU_DIGITS) if i18n.number_style()[1] == "urdu" else text
+
+
+def name_of(table: dict, key: str) -> str:
+    """A state's, action's or audience's name in the reader's language (the code itself if unknown)."""
+    return _(table[key]) if key in table else key
 
 
 def audiences() -> tuple[str, ...]:
@@ -63,31 +131,51 @@ def visible(slug: str) -> bool:
 def catalogue(text: str | None, topic: str | None, geography: str | None):
     reports = Reports()
     everything = reports.catalogue(audiences())
-    topics = sorted({r.design["topic"] for r in everything})
+    topic_names: dict[str, str] = {}
+    for r in sorted(everything, key=lambda r: not r.design.get("topic_ur")):  # Urdu names first
+        topic_names.setdefault(r.design["topic"], local_text(r.design, "topic"))
+    topics = [{"label": topic_names[t], "value": t} for t in sorted(topic_names)]
     levels = {geography_of(r.design) for r in everything}
-    geographies = [{"label": label, "value": lvl} for lvl, label in GEOGRAPHY_LABELS.items() if lvl in levels]
+    geographies = [
+        {"label": _(label), "value": lvl} for lvl, label in GEOGRAPHY_LABELS.items() if lvl in levels
+    ]
     shown = [r for r in everything if matches(r, text or "", topic or "", geography or "")]  # one store read
     if not shown:
-        return dbc.Alert("No published report matches.", color="light"), topics, geographies
+        return dbc.Alert(_("No published report matches."), color="light"), topics, geographies
     cards = [
         dbc.Col(
             dbc.Card(
                 dbc.CardBody(
                     [
-                        html.H2(dcc.Link(r.design["title"], href=f"/reports/{r.slug}"), className="h6"),
-                        html.P(r.design["description"], className="small mb-2"),
+                        html.H2(
+                            dcc.Link(local_component(r.design, "title"), href=f"/reports/{r.slug}"),
+                            className="h6",
+                        ),
+                        html.P(local_component(r.design, "description"), className="small mb-2"),
                         html.Div(
                             [
-                                dbc.Badge(r.design["topic"], color="secondary", className="me-1"),
-                                dbc.Badge(r.design["audience"], color="info", className="me-1"),
                                 dbc.Badge(
-                                    GEOGRAPHY_LABELS[geography_of(r.design)],
+                                    local_component(r.design, "topic"), color="secondary", className="me-1"
+                                ),
+                                dbc.Badge(
+                                    name_of(AUDIENCE_NAMES, r.design["audience"]),
+                                    color="info",
+                                    text_color="dark",  # white on cyan fails contrast
+                                    className="me-1",
+                                ),
+                                dbc.Badge(
+                                    _(GEOGRAPHY_LABELS[geography_of(r.design)]),
                                     color="light",
                                     text_color="dark",
                                     className="me-1",
                                 ),
                                 html.Small(
-                                    f"v{r.version} · approved by {r.approved_by} on {r.approved_at:%d %b %Y}",
+                                    translated(
+                                        "v{version} · approved by {approver} on {date}",
+                                        version=r.version,
+                                        approver=r.approved_by,
+                                        date=day(r.approved_at, "short"),
+                                    ),
                                     className="text-body-secondary",
                                 ),
                             ]
@@ -105,6 +193,22 @@ def catalogue(text: str | None, topic: str | None, geography: str | None):
 
 
 # -- one report --------------------------------------------------------------------------------------
+
+
+def cell(value, kind: str, code: str | None):
+    """One cell of a panel's table as shown: numbers grouped the reader's way, x when suppressed, areas
+    and categories in the page's language."""
+    if isinstance(value, float):
+        return i18n.group(value, 1)
+    if kind == "value":
+        return components.fmt(value)
+    if value is None:
+        return "x"
+    if kind == "name":
+        return place_names.component(code, value)
+    if kind == "category" and isinstance(value, str):
+        return _(value)
+    return value
 
 
 def panel_view(index: int, panel: dict, result) -> dbc.Card:
@@ -125,12 +229,7 @@ def panel_view(index: int, panel: dict, result) -> dbc.Card:
                     [
                         html.Tr(
                             [
-                                html.Td(
-                                    components.fmt(c)
-                                    if k == "value" and not isinstance(c, float)
-                                    else (f"{c:,.1f}" if isinstance(c, float) else ("x" if c is None else c)),
-                                    className="text-end" if k == "value" else None,
-                                )
+                                html.Td(cell(c, k, row[0]), className="text-end" if k == "value" else None)
                                 for c, k in zip(row, table.kinds, strict=True)
                             ]
                         )
@@ -153,8 +252,14 @@ def panel_view(index: int, panel: dict, result) -> dbc.Card:
             chart=panel["visual"],
         )
         body = dcc.Graph(figure=chart(state, result), config={"displayModeBar": False})
-    note = html.Small(panel["note"], className="text-body-secondary") if panel.get("note") else None
-    return components.section(panel["title"], [body, note], download=str(index), kind="report")
+    note = (
+        html.Small(local_component(panel, "note"), className="text-body-secondary")
+        if panel.get("note")
+        else None
+    )
+    return components.section(
+        local_component(panel, "title"), [body, note], download=str(index), kind="report"
+    )
 
 
 @callback(
@@ -181,7 +286,7 @@ def report_view(data: dict | None, chosen: str | None):
         rendered = publication.render(slug, params)
     except ReportNotFound:
         return (
-            components.refusal("There is no published report at this address."),
+            components.refusal(_("There is no published report at this address.")),
             [],
             None,
             {"display": "none"},
@@ -194,13 +299,17 @@ def report_view(data: dict | None, chosen: str | None):
     protected = any(r.tier != "mis" for _, r in rendered.panels)
     header = html.Div(
         [
-            html.H1(design["title"], className="h3"),
-            html.P(design["description"]),
+            html.H1(local_component(design, "title"), className="h3"),
+            html.P(local_component(design, "description")),
             html.P(
                 [
-                    dbc.Badge(f"version {info.version}", color="secondary", className="me-2"),
+                    dbc.Badge(translated("version {n}", n=info.version), color="secondary", className="me-2"),
                     html.Span(
-                        f"Approved by {info.approved_by} on {info.approved_at:%d %B %Y}",
+                        translated(
+                            "Approved by {approver} on {date}",
+                            approver=info.approved_by,
+                            date=day(info.approved_at),
+                        ),
                         className="small text-body-secondary report-stamp",
                     ),
                 ]
@@ -212,7 +321,11 @@ def report_view(data: dict | None, chosen: str | None):
     )
     options, value, style = [], None, {"display": "none"}
     if picker is not None:
-        options = [{"label": name, "value": code} for code, name in parameter_choices(picker)]
+        options = [
+            # typed in either script: the English name stays searchable on an Urdu page
+            {"label": place_names.text(code, name), "value": code, "search": name}
+            for code, name in parameter_choices(picker)
+        ]
         value, style = rendered.parameters[picker["name"]], {}
     panels = dbc.Row(
         [
@@ -273,12 +386,28 @@ def report_download(_csv, _xlsx, _pdf, data: dict | None, chosen: str | None):
 def _listing(principal) -> tuple[list, html.Div, html.Div]:
     reports = Reports()
     every = reports.all_reports(principal)
-    options = [{"label": f"{r.slug} — v{r.version} {r.state}", "value": r.slug} for r in every]
+    options = [
+        {
+            "label": translated(
+                "{slug} — v{version} {state}",
+                slug=r.slug,
+                version=r.version,
+                state=name_of(STATE_NAMES, r.state),
+            ),
+            "value": r.slug,
+        }
+        for r in every
+    ]
     table = dbc.Table(
         [
-            html.Thead(html.Tr([html.Th("Report"), html.Th("Latest"), html.Th("State")])),
+            html.Thead(html.Tr([html.Th(_("Report")), html.Th(_("Latest")), html.Th(_("State"))])),
             html.Tbody(
-                [html.Tr([html.Td(r.slug), html.Td(f"v{r.version}"), html.Td(r.state)]) for r in every]
+                [
+                    html.Tr(
+                        [html.Td(r.slug), html.Td(f"v{r.version}"), html.Td(name_of(STATE_NAMES, r.state))]
+                    )
+                    for r in every
+                ]
             ),
         ],
         size="sm",
@@ -291,7 +420,7 @@ def _listing(principal) -> tuple[list, html.Div, html.Div]:
                 [
                     dcc.Link(f"{r.slug} v{r.version}", href=f"/reports/{r.slug}", className="me-2"),
                     dbc.Button(
-                        "Retire",
+                        _("Retire"),
                         id={"type": "ra-retire", "slug": r.slug},
                         size="sm",
                         color="danger",
@@ -302,7 +431,7 @@ def _listing(principal) -> tuple[list, html.Div, html.Div]:
             )
             for r in public
         ]
-        or [html.Small("Nothing is published.", className="text-body-secondary")]
+        or [html.Small(_("Nothing is published."), className="text-body-secondary")]
     )
     return options, table, revoke
 
@@ -314,10 +443,16 @@ def _history(principal, slug: str | None):
         events = Reports().history(principal, slug)
     except ReportNotFound:
         return None
+    arrow = "←" if urdu() else "→"  # from one state to the next, in the direction of reading
     return dbc.Table(
         [
             html.Thead(
-                html.Tr([html.Th(h) for h in ("When", "Version", "Action", "State", "Who", "Comment")])
+                html.Tr(
+                    [
+                        html.Th(h)
+                        for h in (_("When"), _("Version"), _("Action"), _("State"), _("Who"), _("Comment"))
+                    ]
+                )
             ),
             html.Tbody(
                 [
@@ -325,8 +460,11 @@ def _history(principal, slug: str | None):
                         [
                             html.Td(f"{e.at:%Y-%m-%d %H:%M}"),
                             html.Td(f"v{e.version}"),
-                            html.Td(e.action),
-                            html.Td(f"{e.from_state or '–'} → {e.to_state}"),
+                            html.Td(name_of(ACTION_NAMES, e.action)),
+                            html.Td(
+                                f"{name_of(STATE_NAMES, e.from_state) if e.from_state else '–'} {arrow} "
+                                f"{name_of(STATE_NAMES, e.to_state)}"
+                            ),
                             html.Td(e.username),
                             html.Td(e.comment or ""),
                         ]
@@ -345,13 +483,28 @@ def panel_from_link(link: str) -> dict:
     """An explorer link's table as a report panel (the explorer's state is the query)."""
     search = urlsplit(link.strip()).query
     if not search:
-        raise DesignError("paste a link to the explorer, e.g. /explore?cube=persons&m=persons&level=district")
+        raise DesignError(
+            _("paste a link to the explorer, e.g. /explore?cube=persons&m=persons&level=district")
+        )
     state = es.parse(search)
     query, problem = es.to_query(state)
     if query is None:
-        raise DesignError(f"that explorer link does not make a table: {problem}")
+        raise DesignError(translated("that explorer link does not make a table: {problem}", problem=problem))
     visual = state.chart if state.chart in ("table", "bar", "stacked", "pyramid", "map") else "table"
-    return {"title": "New panel", "visual": visual, "query": query}
+    panel = {"title": NEW_PANEL, "visual": visual, "query": query}
+    if urdu():  # a start for the Urdu title too
+        panel["title_ur"] = _(NEW_PANEL)
+    return panel
+
+
+def new_design() -> dict:
+    """The blank design the designer starts from (on Urdu pages with Urdu texts to replace as well)."""
+    design = {}
+    for key, value in NEW_DESIGN.items():
+        design[key] = value
+        if urdu() and key in ("title", "description", "topic"):
+            design[f"{key}_ur"] = _(value)
+    return design
 
 
 @callback(
@@ -393,7 +546,7 @@ def designer(
 ):
     principal = current_principal()
     if principal is None or principal.tier != "mis":
-        return components.refusal("Only the MIS team designs reports."), "", [], None, None, None, None
+        return components.refusal(_("Only the MIS team designs reports.")), "", [], None, None, None, None
     reports = Reports()
     trigger = ctx.triggered_id
     message, design_text, preview = None, no_update, no_update
@@ -405,33 +558,43 @@ def designer(
                     reports.versions(principal, picked)[-1].design, indent=1, ensure_ascii=False
                 )
             else:
-                design_text = json.dumps(NEW_DESIGN, indent=1)
+                design_text = json.dumps(new_design(), indent=1, ensure_ascii=False)
         else:
             design = _parse(text)
             slug = design.get("slug") if isinstance(design, dict) else picked
             if trigger == ids.RA_ADD_PANEL:
                 design.setdefault("panels", []).append(panel_from_link(link or ""))
                 design_text = json.dumps(design, indent=1, ensure_ascii=False)
-                message = dbc.Alert("Panel added: give it a title, then preview.", color="info")
+                message = dbc.Alert(_("Panel added: give it a title, then preview."), color="info")
             elif trigger == ids.RA_PREVIEW:
                 rendered = publication.preview(principal, design)
                 preview = dbc.Row(
                     [dbc.Col(panel_view(i, p, r), lg=6) for i, (p, r) in enumerate(rendered.panels)]
                 )
                 message = dbc.Alert(
-                    f"Preview as the {design['audience']} audience will see it.", color="info"
+                    translated(
+                        "Preview as the {audience} audience will see it.",
+                        audience=name_of(AUDIENCE_NAMES, design["audience"]),
+                    ),
+                    color="info",
                 )
             elif trigger == ids.RA_SAVE:
                 info = reports.save_draft(principal, design)
-                message = dbc.Alert(f"Saved {info.slug} v{info.version} as a draft.", color="success")
+                message = dbc.Alert(
+                    translated("Saved {slug} v{version} as a draft.", slug=info.slug, version=info.version),
+                    color="success",
+                )
             elif trigger == ids.RA_SUBMIT:
                 info = reports.submit(principal, slug, comment)
                 message = dbc.Alert(
-                    f"{info.slug} v{info.version} is submitted to the DG NSER.", color="success"
+                    translated(
+                        "{slug} v{version} is submitted to the DG NSER.", slug=info.slug, version=info.version
+                    ),
+                    color="success",
                 )
             elif trigger in (ids.RA_APPROVE, ids.RA_REJECT, ids.RA_ROLLBACK):
                 if not version:
-                    raise WorkflowError("enter the version number to decide on")
+                    raise WorkflowError(_("enter the version number to decide on"))
                 if trigger == ids.RA_APPROVE:
                     info = reports.approve(principal, slug, int(version), comment)
                     try:
@@ -439,20 +602,35 @@ def designer(
                     except Exception:  # served live on first view instead; the approval stands
                         log.exception("precomputing report %s failed", slug)
                     message = dbc.Alert(
-                        f"{info.slug} v{info.version} is approved and published.", color="success"
+                        translated(
+                            "{slug} v{version} is approved and published.",
+                            slug=info.slug,
+                            version=info.version,
+                        ),
+                        color="success",
                     )
                 elif trigger == ids.RA_REJECT:
                     info = reports.reject(principal, slug, int(version), comment or "")
-                    message = dbc.Alert(f"{info.slug} v{info.version} is rejected.", color="warning")
+                    message = dbc.Alert(
+                        translated("{slug} v{version} is rejected.", slug=info.slug, version=info.version),
+                        color="warning",
+                    )
                 else:
                     info = reports.rollback(principal, slug, int(version), comment)
-                    message = dbc.Alert(f"{info.slug} v{info.version} is published again.", color="success")
+                    message = dbc.Alert(
+                        translated(
+                            "{slug} v{version} is published again.", slug=info.slug, version=info.version
+                        ),
+                        color="success",
+                    )
             elif isinstance(trigger, dict) and trigger.get("type") == "ra-retire":
                 if not ctx.triggered[0].get("value"):
                     return (no_update,) * 7
                 slug = trigger["slug"]
                 info = reports.retire(principal, slug, comment)
-                message = dbc.Alert(f"{info.slug} is retired: it is no longer public.", color="warning")
+                message = dbc.Alert(
+                    translated("{slug} is retired: it is no longer public.", slug=info.slug), color="warning"
+                )
     except (DesignError, WorkflowError, ReportNotFound, ValueError) as exc:
         message = dbc.Alert(str(exc), color="danger")
     options, table, public = _listing(principal)
@@ -464,8 +642,13 @@ def _parse(text: str | None) -> dict:
         design = json.loads(text or "")
     except json.JSONDecodeError as exc:
         raise DesignError(
-            f"the design is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+            translated(
+                "the design is not valid JSON: {problem} at line {line}, column {column}",
+                problem=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            )
         ) from exc
     if not isinstance(design, dict):
-        raise DesignError("the design must be a JSON object")
+        raise DesignError(_("the design must be a JSON object"))
     return design

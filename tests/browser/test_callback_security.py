@@ -92,6 +92,15 @@ ATTACKS: dict[str, dict] = {
         "mis_only": "head_cnic",
     },
     "admin-feedback": {"values": {}, "mis_only": '"received"'},
+    "admin-names": {
+        "values": {
+            "admin-name-save.n_clicks": 1,
+            "admin-name-code.value": "PK601",
+            "admin-name-ur.value": "اٹک",
+            "admin-name-reason.value": "security test",
+        },
+        "mis_only": "admin-names-table",
+    },
     "rq-report_slug": {"values": {}, "mis_only": None},  # the public catalogue
     "rq-result": {"values": {"rq-submit.n_clicks": 1}, "mis_only": None},  # the public form; fails empty
     "rq-status-out": {

@@ -74,7 +74,9 @@ def _dash_loaded_assets() -> list[str]:
     """The .css/.js files under assets/ that Dash would load, in its order (dash.Dash._walk_assets_directory)."""
     import dash
 
-    app = dash.Dash(__name__, assets_folder=str(ASSETS), serve_locally=True)
+    from app import ASSETS_IGNORE
+
+    app = dash.Dash(__name__, assets_folder=str(ASSETS), serve_locally=True, assets_ignore=ASSETS_IGNORE)
     app._walk_assets_directory()
     return [
         r["asset_path"] for r in app.css.get_all_css() + app.scripts.get_all_scripts() if "asset_path" in r
@@ -90,6 +92,8 @@ def test_only_the_intended_vendor_files_are_loaded_by_dash():
         "vendor/fonts/noto-nastaliq-urdu.css",
     ]
     assert "plotly-geo-offline.js" in loaded
+    # ours, after every vendor file: the Urdu face rules, and the screen-reader fixes for Dash's widgets
+    assert [p for p in loaded if p.startswith("zz-site/")] == ["zz-site/site.css", "zz-site/a11y.js"]
     # nothing in geo/ is a stylesheet or script (GeoJSON is fetched by plotly.js by URL)
     assert not [p for p in loaded if p.startswith("geo/")]
 
@@ -102,7 +106,7 @@ def test_vendor_urls_resolve_and_licences_are_present():
             assert not re.match(r"^[a-z]+://|^//", url), f"{css.name} points outside the app: {url}"
             target = (css.parent / url.split("?")[0].split("#")[0]).resolve()
             assert target.is_file(), f"{css.relative_to(ASSETS)}: {url} is missing"
-    for folder in ("bootstrap", "bootstrap-icons", "fonts/noto-nastaliq-urdu"):
+    for folder in ("bootstrap", "bootstrap-rtl", "bootstrap-icons", "fonts/noto-nastaliq-urdu"):
         assert (ASSETS / "vendor" / folder / "LICENSE").is_file()
     versions = (ASSETS / "vendor" / "VERSIONS.md").read_text(encoding="utf-8")
     for package in ("bootstrap", "bootstrap-icons", "@fontsource/noto-nastaliq-urdu"):

@@ -65,6 +65,22 @@ def test_a_bad_design_is_refused_naming_the_field(change, message):
         validate_design(design(**change))
 
 
+def test_a_design_may_carry_urdu_texts_but_not_empty_ones():
+    d = design(title_ur="تحصیل وار بیوہ خواتین", description_ur="بیوہ خواتین۔", topic_ur="خواتین")
+    d["panels"][0].update(title_ur="تحصیل وار بیوہ خواتین", note="A note.", note_ur="ایک نوٹ۔")
+    assert validate_design(d)["title_ur"] == "تحصیل وار بیوہ خواتین"
+    with pytest.raises(DesignError, match="report title_ur"):
+        validate_design(design(title_ur=" "))
+    with pytest.raises(DesignError, match="report topic_ur"):
+        validate_design(design(topic_ur=7))
+    d = design()
+    d["panels"][0]["title_ur"] = ""
+    with pytest.raises(DesignError, match="panel 1 title_ur"):
+        validate_design(d)
+    with pytest.raises(DesignError, match="unknown field"):
+        validate_design(design(slug_ur="بیوہ"))
+
+
 def test_a_bad_panel_or_parameter_is_refused_naming_it():
     d = design()
     d["panels"][0]["visual"] = "pie"

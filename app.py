@@ -19,12 +19,23 @@ ASSETS_IGNORE = r"bootstrap\.rtl\.min\.css$"
 
 
 class NserDash(dash.Dash):
-    """Dash with a page shell in the reader's language: ``<html lang dir>`` and, for Urdu, Bootstrap's
-    right-to-left stylesheet instead of the left-to-right one."""
+    """Dash with a page shell in the reader's language: ``<html lang dir>``, the page's own title (Dash
+    sets only the app's and changes it in the browser later; a shared link, a bookmark and a screen reader
+    see the first) and, for Urdu, Bootstrap's right-to-left stylesheet instead of the left-to-right one."""
 
     def interpolate_index(self, **kwargs) -> str:
+        from html import escape
+
+        import flask
+
         from dashboard import i18n
 
+        if flask.has_request_context() and kwargs.get("title") == self.title:
+            start_page, path_variables = dash._pages._path_to_page(flask.request.path.strip("/"))
+            title = start_page.get("title", self.title) if start_page else self.title
+            if callable(title):
+                title = title(**(path_variables or {}))
+            kwargs["title"] = escape(title)
         page = super().interpolate_index(**kwargs)
         lang, direction = i18n.language(), i18n.direction()
         page = page.replace("<html>", f'<html lang="{lang}" dir="{direction}">', 1)

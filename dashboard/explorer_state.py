@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlencode
 
 from cubes.model import load_model
+from dashboard.i18n import N_
 from data import geography
 
 CHARTS = ("table", "bar", "stacked", "pyramid", "map")
@@ -85,12 +86,13 @@ def _area_level(code: str) -> str | None:
 
 
 def to_query(s: State) -> tuple[dict | None, str | None]:
-    """The gateway query for a state, or a plain-language reason why the state cannot be asked."""
+    """The gateway query for a state, or a plain-language reason why the state cannot be asked (in
+    English, marked for translation: the page shows it through ``_()``)."""
     geo: dict = {"level": s.level}
     if s.area:
         order = list(LEVELS)
         if order.index(s.level) < order.index(_area_level(s.area)):
-            return None, (
+            return None, N_(
                 "The chosen area is smaller than the geography level: choose a finer level (for example "
                 "tehsils) or clear the area."
             )

@@ -14,6 +14,7 @@ Urdu digits (۱۲۳); both are a reader's choice kept in cookies, with lakh/cror
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 LANGUAGES = {"en": "English", "ur": "اردو"}
@@ -70,14 +71,61 @@ def direction() -> str:
 
 
 def gettext(message: str) -> str:
-    """The message in this request's language (English when it has no translation yet)."""
+    """The message in this request's language (English when it has no translation yet).
+
+    A message the server composed with values in it — a refusal such as "the measure x is not available
+    at your access level" — is found through its template in the catalog ("the measure {measure} is not
+    available at your access level") and its Urdu filled with the same values."""
     lang = language()
-    if lang == DEFAULT or not message:
+    if lang == DEFAULT or not message or not isinstance(message, str):
         return message
-    return catalog(lang).get(message, message)
+    found = catalog(lang).get(message)
+    if found is not None:
+        return found
+    for pattern, names, urdu in _templates(lang):
+        hit = pattern.match(message)
+        if hit:
+            # a value that is itself a sentence (a reason inside a reason) is translated too; codes stay
+            values = {n: gettext(v) if " " in (v := hit.group(n)) else v for n in names}
+            return urdu.format(**values)
+    return message
+
+
+@functools.cache
+def _templates(language: str) -> list[tuple[re.Pattern, tuple[str, ...], str]]:
+    """The catalog's messages with {placeholders}, as patterns that match a filled-in English message,
+    most specific first (the most fixed text), so "no organisation named {x}; add it first …" is tried
+    before "no organisation named {x}"."""
+    out = []
+    for msgid, msgstr in catalog(language).items():
+        names = re.findall(r"\{([a-z0-9_]+)\}", msgid)
+        if not names:
+            continue
+        parts = re.split(r"\{[a-z0-9_]+\}", msgid)
+        regex, seen = "", set()
+        for i, part in enumerate(parts):
+            regex += re.escape(part)
+            if i < len(names):
+                name = names[i]
+                regex += f"(?P={name})" if name in seen else f"(?P<{name}>.+?)"  # a repeat is the same value
+                seen.add(name)
+        fixed = sum(len(p) for p in parts)
+        out.append((fixed, re.compile(f"^{regex}$", re.DOTALL), tuple(dict.fromkeys(names)), msgstr))
+    out.sort(key=lambda t: -t[0])
+    return [(pattern, names, urdu) for _fixed, pattern, names, urdu in out]
 
 
 _ = gettext
+
+
+def page_title(message: str):
+    """A page's browser-tab title for dash.register_page, said in the reader's language: Dash calls it
+    (with the path's variables) for every page it serves, inside that request."""
+
+    def title(**_path_variables) -> str:
+        return gettext(message)
+
+    return title
 
 
 def translated(message: str, **values) -> str:

@@ -15,6 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask import session
 
+from dashboard.i18n import _
 from dashboard.web import PASSWORD_PAGE, csrf_token, current_principal, logged_in_principal
 
 RANK = {"public": 0, "business": 1, "mis": 2}
@@ -48,11 +49,11 @@ def _guarded(page: dict):
                 return html.Div(
                     [
                         dcc.Location(id="guard-redirect", href=href, refresh=True),
-                        html.P("Please log in to see this page."),
+                        html.P(_("Please log in to see this page.")),
                     ]
                 )
             return dbc.Alert(
-                "Your account does not give access to this page.", color="warning", className="mt-3"
+                _("Your account does not give access to this page."), color="warning", className="mt-3"
             )
         for injected in ("csrf", "mis", "error", "who"):  # set by the server, never from the URL
             kwargs.pop(injected, None)

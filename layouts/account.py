@@ -7,10 +7,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.i18n import _
+from dashboard.i18n import N_, _, page_title
 
 dash.register_page(
-    __name__, path="/account/password", title="Password — NSER Insight", tier="public", name="Password"
+    __name__,
+    path="/account/password",
+    title=page_title(N_("Password — NSER Insight")),
+    tier="public",
+    name="Password",
 )
 
 
@@ -43,7 +47,7 @@ def layout(next: str = "/", error: str | None = None, csrf: str = "", who=None, 
                 else _("Change the password of your account."),
                 className="text-body-secondary small",
             ),
-            dbc.Alert(error, color="danger", id="pw-error") if error else None,
+            dbc.Alert(_(error), color="danger", id="pw-error") if error else None,
             html.Form(
                 [
                     dcc.Input(type="hidden", name="csrf_token", value=csrf),

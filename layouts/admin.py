@@ -9,20 +9,25 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.i18n import N_, _, page_title
 from layouts import ids
+from layouts.components import grid_options
+from layouts.data_request import dropdown_labels, typed
 
-dash.register_page(__name__, path="/admin", title="Admin — NSER Insight", tier="mis", name="Admin")
+dash.register_page(
+    __name__, path="/admin", title=page_title(N_("Admin — NSER Insight")), tier="mis", name="Admin"
+)
 
 
 def layout(**_ignored) -> html.Div:
     month = dt.date.today().strftime("%Y-%m")
     return html.Div(
         [
-            html.H1("Administration", className="h3"),
+            html.H1(_("Administration"), className="h3"),
             dbc.Tabs(
                 [
                     dbc.Tab(
-                        label="Users",
+                        label=_("Users"),
                         tab_id="users",
                         children=[
                             dag.AgGrid(
@@ -30,26 +35,39 @@ def layout(**_ignored) -> html.Div:
                                 columnDefs=[],
                                 rowData=[],
                                 className="ag-theme-alpine my-2",
-                                dashGridOptions={"domLayout": "autoHeight"},
+                                dashGridOptions=grid_options(domLayout="autoHeight"),
                                 columnSize="responsiveSizeToFit",
                             ),
                             dbc.Card(
                                 dbc.CardBody(
                                     [
-                                        html.H2("Add a user", className="h6"),
+                                        html.H2(_("Add a user"), className="h6"),
                                         dbc.Row(
                                             [
                                                 dbc.Col(
-                                                    dbc.Input(id="ad-username", placeholder="username"), md=3
-                                                ),
-                                                dbc.Col(
-                                                    dbc.Input(id="ad-fullname", placeholder="full name"), md=3
-                                                ),
-                                                dbc.Col(
-                                                    dcc.Dropdown(id="ad-org", placeholder="organisation"),
+                                                    dbc.Input(
+                                                        id="ad-username", placeholder=_("username"), **typed()
+                                                    ),
                                                     md=3,
                                                 ),
                                                 dbc.Col(
+                                                    dbc.Input(
+                                                        id="ad-fullname",
+                                                        placeholder=_("full name"),
+                                                        **typed(),
+                                                    ),
+                                                    md=3,
+                                                ),
+                                                dbc.Col(
+                                                    dcc.Dropdown(
+                                                        id="ad-org",
+                                                        placeholder=_("organisation"),
+                                                        labels=dropdown_labels(),
+                                                    ),
+                                                    md=3,
+                                                ),
+                                                dbc.Col(
+                                                    # tier and record-role codes, as the users table shows them
                                                     dbc.Select(
                                                         id="ad-tier",
                                                         options=[
@@ -79,7 +97,8 @@ def layout(**_ignored) -> html.Div:
                                                 dbc.Col(
                                                     dbc.Input(
                                                         id="ad-scope",
-                                                        placeholder="scope (geo code, optional)",
+                                                        placeholder=_("scope (geo code, optional)"),
+                                                        **typed(),
                                                     ),
                                                     md=3,
                                                 ),
@@ -87,13 +106,13 @@ def layout(**_ignored) -> html.Div:
                                                     dbc.Input(
                                                         id="ad-password",
                                                         type="password",
-                                                        placeholder="initial password (12+)",
+                                                        placeholder=_("initial password (12+)"),
                                                     ),
                                                     md=3,
                                                 ),
                                                 dbc.Col(
                                                     dbc.Button(
-                                                        "Add user", id=ids.AD_NEW_USER, color="primary"
+                                                        _("Add user"), id=ids.AD_NEW_USER, color="primary"
                                                     ),
                                                     md=2,
                                                 ),
@@ -108,11 +127,11 @@ def layout(**_ignored) -> html.Div:
                         ],
                     ),
                     dbc.Tab(
-                        label="Access log",
+                        label=_("Access log"),
                         tab_id="audit",
                         children=[
                             dbc.Button(
-                                "Verify the chain",
+                                _("Verify the chain"),
                                 id=ids.AD_VERIFY,
                                 color="secondary",
                                 size="sm",
@@ -124,28 +143,33 @@ def layout(**_ignored) -> html.Div:
                                 columnDefs=[],
                                 rowData=[],
                                 className="ag-theme-alpine",
-                                dashGridOptions={
-                                    "pagination": True,
-                                    "paginationPageSize": 25,
-                                    "domLayout": "autoHeight",
-                                },
+                                dashGridOptions=grid_options(
+                                    pagination=True, paginationPageSize=25, domLayout="autoHeight"
+                                ),
                                 columnSize="responsiveSizeToFit",
                             ),
                         ],
                     ),
                     dbc.Tab(
-                        label="Metering",
+                        label=_("Metering"),
                         tab_id="metering",
                         children=[
                             dbc.Row(
                                 [
                                     dbc.Col(
-                                        dcc.Dropdown(id=ids.AD_STATEMENT_ORG, placeholder="organisation"),
+                                        dcc.Dropdown(
+                                            id=ids.AD_STATEMENT_ORG,
+                                            placeholder=_("organisation"),
+                                            labels=dropdown_labels(),
+                                        ),
                                         md=5,
                                     ),
                                     dbc.Col(
                                         dbc.Input(
-                                            id=ids.AD_STATEMENT_MONTH, value=month, placeholder="YYYY-MM"
+                                            id=ids.AD_STATEMENT_MONTH,
+                                            value=month,
+                                            placeholder=_("YYYY-MM"),
+                                            **typed(),
                                         ),
                                         md=2,
                                     ),
@@ -156,12 +180,14 @@ def layout(**_ignored) -> html.Div:
                         ],
                     ),
                     dbc.Tab(
-                        label="Partner feedback",
+                        label=_("Partner feedback"),
                         tab_id="feedback",
                         children=[
                             html.P(
-                                "Records partners posted back through the API, staged here; never part of a "
-                                "warehouse snapshot until the integration work takes them in.",
+                                _(
+                                    "Records partners posted back through the API, staged here; never part of a "
+                                    "warehouse snapshot until the integration work takes them in."
+                                ),
                                 className="small text-body-secondary my-2",
                             ),
                             dag.AgGrid(
@@ -169,35 +195,49 @@ def layout(**_ignored) -> html.Div:
                                 columnDefs=[],
                                 rowData=[],
                                 className="ag-theme-alpine",
-                                dashGridOptions={"domLayout": "autoHeight", "pagination": True},
+                                dashGridOptions=grid_options(domLayout="autoHeight", pagination=True),
                                 columnSize="responsiveSizeToFit",
                             ),
                         ],
                     ),
                     dbc.Tab(
-                        label="Place names",
+                        label=_("Place names"),
                         tab_id="names",
                         children=[
                             html.P(
-                                "Urdu names of provinces, divisions, districts and tehsils. A correction is kept "
-                                "with who, when and why, and shown on Urdu pages within half a minute.",
+                                _(
+                                    "Urdu names of provinces, divisions, districts and tehsils. A correction is kept "
+                                    "with who, when and why, and shown on Urdu pages within half a minute."
+                                ),
                                 className="small text-body-secondary my-2",
                             ),
                             dbc.Row(
                                 [
                                     dbc.Col(
-                                        dbc.Input(id=ids.AD_NAME_CODE, placeholder="code, e.g. PK601"), md=2
+                                        dbc.Input(
+                                            id=ids.AD_NAME_CODE, placeholder=_("code, e.g. PK601"), **typed()
+                                        ),
+                                        md=2,
                                     ),
                                     dbc.Col(
                                         dbc.Input(
-                                            id=ids.AD_NAME_UR, placeholder="Urdu name", className="text-end"
+                                            id=ids.AD_NAME_UR,
+                                            placeholder=_("Urdu name"),
+                                            className="text-end",
                                         ),
                                         md=3,
                                     ),
                                     dbc.Col(
-                                        dbc.Input(id=ids.AD_NAME_REASON, placeholder="source or reason"), md=5
+                                        dbc.Input(
+                                            id=ids.AD_NAME_REASON,
+                                            placeholder=_("source or reason"),
+                                            **typed(),
+                                        ),
+                                        md=5,
                                     ),
-                                    dbc.Col(dbc.Button("Save", id=ids.AD_NAME_SAVE, color="primary"), md=2),
+                                    dbc.Col(
+                                        dbc.Button(_("Save"), id=ids.AD_NAME_SAVE, color="primary"), md=2
+                                    ),
                                 ],
                                 className="g-2",
                             ),

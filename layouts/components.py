@@ -71,7 +71,8 @@ def headline(title: str, value: str, sub: str | None = None, icon: str | None = 
 
 def refusal(reason: str) -> dbc.Alert:
     return dbc.Alert(
-        [html.I(className="bi bi-shield-lock me-2"), reason],
+        # the server's words, in the reader's language
+        [html.I(className="bi bi-shield-lock me-2"), _(reason)],
         color="warning",
         className="my-2",
         id="refusal-message",
@@ -131,3 +132,53 @@ def _has_graph(component) -> bool:
 
 def loading(child) -> dcc.Loading:
     return dcc.Loading(child, type="dot", delay_show=300)
+
+
+# the texts AG Grid writes itself (its English defaults), for every grid of the app
+GRID_TEXT = {
+    "page": N_("Page"),
+    "of": N_("of"),
+    "to": N_("to"),
+    "more": N_("more"),
+    "firstPage": N_("First Page"),
+    "previousPage": N_("Previous Page"),
+    "nextPage": N_("Next Page"),
+    "lastPage": N_("Last Page"),
+    "pageSizeSelectorLabel": N_("Page Size:"),
+    "ariaPageSizeSelectorLabel": N_("Page Size"),
+    "noRowsToShow": N_("No Rows To Show"),
+    "loadingOoo": N_("Loading..."),
+}
+
+
+def grid_options(**options) -> dict:
+    """dashGridOptions in the reader's language: AG Grid's own words translated, right to left on Urdu
+    pages."""
+    return {
+        **options,
+        "localeText": {k: _(v) for k, v in GRID_TEXT.items()},
+        "enableRtl": i18n.direction() == "rtl",
+    }
+
+
+def coded(text: str) -> list:
+    """A sentence whose `backticked` parts are typed as they are — commands, codes, JSON keys — with those
+    parts set as code: they stay English and left to right inside an Urdu sentence."""
+    parts = text.split("`")
+    return [html.Code(p) if i % 2 else p for i, p in enumerate(parts) if p]
+
+
+def english(text):
+    """Text that stays English on every page — a mail as it was sent, a feed's field codes, an explanation
+    composed in English — marked so (lang="en", left to right): a screen reader reads it as English and
+    an Urdu page does not put its full stop first."""
+    if i18n.language() == i18n.DEFAULT or not text:
+        return text
+    return html.Span(text, lang="en", dir="ltr", className="ltr")
+
+
+def said(text: str):
+    """A message the server composed (an error, a refusal, a delivery problem): in the reader's language
+    where the catalog has its template, else the English, marked as English."""
+    shown = _(text)
+    return english(text) if shown == text else shown

@@ -8,11 +8,15 @@ from dash import dcc, html
 
 from dashboard import governance, i18n
 from dashboard.data_requests import load_rules
-from dashboard.i18n import N_, _, translated
+from dashboard.i18n import N_, _, page_title, translated
 from layouts import ids
 
 dash.register_page(
-    __name__, path="/request", title="Request data — NSER Insight", tier="public", name="Request data"
+    __name__,
+    path="/request",
+    title=page_title(N_("Request data — NSER Insight")),
+    tier="public",
+    name="Request data",
 )
 
 FIELDS = [

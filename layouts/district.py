@@ -9,20 +9,14 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import place_names
-from dashboard.i18n import N_, _
+from dashboard.i18n import N_, _, page_title
 from data import geography
 from layouts import components, ids
-
-
-def title(**_ignored) -> str:
-    """The browser tab's title, in the reader's language (Dash calls it with the path's variables)."""
-    return _("District — NSER Insight")
-
 
 dash.register_page(
     __name__,
     path_template="/district/<district_code>",
-    title=title,
+    title=page_title(N_("District — NSER Insight")),
     tier="public",
     name="District",
 )

@@ -11,35 +11,65 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from cubes.model import load_model
+from dashboard import place_names
+from dashboard.i18n import N_, _, page_title
 from data import geography
 from layouts import components, ids
+from layouts.components import grid_options
+from layouts.data_request import dropdown_labels
 
 dash.register_page(
-    __name__, path="/explore", title="Explorer — NSER Insight", tier="business", name="Explorer"
+    __name__,
+    path="/explore",
+    title=page_title(N_("Explorer — NSER Insight")),
+    tier="business",
+    name="Explorer",
 )
 
 CHARTS = {
-    "table": "Table only",
-    "bar": "Bars",
-    "stacked": "Stacked bars",
-    "pyramid": "Population pyramid",
-    "map": "Map",
+    "table": N_("Table only"),
+    "bar": N_("Bars"),
+    "stacked": N_("Stacked bars"),
+    "pyramid": N_("Population pyramid"),
+    "map": N_("Map"),
 }
+LEVELS = {
+    "national": N_("National"),
+    "province": N_("Province"),
+    "division": N_("Division"),
+    "district": N_("District"),
+    "tehsil": N_("Tehsil"),
+    "union_council": N_("Union council"),
+}
+# the names stay English in the buttons' ids (and so in the callback); the buttons show them translated
 QUICK = {
-    "Beneficiaries by tehsil": "cube=beneficiaries&m=beneficiaries&level=tehsil&chart=bar",
-    "Households by PMT band and district": "cube=households&m=households&d=pmt_band&level=district&chart=stacked",
-    "Population pyramid by province": "cube=persons&m=persons&d=gender,age_group&level=province&chart=pyramid",
-    "Share at or below the cut-off, map": "cube=households&m=share_at_or_below_cutoff&level=district&chart=map",
+    N_("Beneficiaries by tehsil"): "cube=beneficiaries&m=beneficiaries&level=tehsil&chart=bar",
+    N_("Households by PMT band and district"): (
+        "cube=households&m=households&d=pmt_band&level=district&chart=stacked"
+    ),
+    N_("Population pyramid by province"): (
+        "cube=persons&m=persons&d=gender,age_group&level=province&chart=pyramid"
+    ),
+    N_("Share at or below the cut-off, map"): (
+        "cube=households&m=share_at_or_below_cutoff&level=district&chart=map"
+    ),
 }
 
 
 def cube_options() -> list[dict]:
-    return [{"label": c.title, "value": c.name} for c in load_model().cubes.values()]
+    return [{"label": _(c.title), "value": c.name} for c in load_model().cubes.values()]
+
+
+def area_options(frame, code: str, name: str) -> list[dict]:
+    """Areas as options in the reader's language (Urdu names where they exist), in the order of their names."""
+    options = [
+        {"label": place_names.text(c, n), "value": c} for c, n in zip(frame[code], frame[name], strict=True)
+    ]
+    return sorted(options, key=lambda o: o["label"])
 
 
 def province_options() -> list[dict]:
-    p = geography.provinces()
-    return [{"label": r.province, "value": r.province_code} for r in p.sort_values("province").itertuples()]
+    return area_options(geography.provinces(), "province_code", "province")
 
 
 def layout(mis: bool = False, **_ignored) -> html.Div:
@@ -51,13 +81,13 @@ def layout(mis: bool = False, **_ignored) -> html.Div:
             dcc.Location(id=ids.EX_URL, refresh=False),
             html.Div(
                 [
-                    html.H1("Explorer", className="h3 mb-0 me-3"),
-                    html.Span("Quick start:", className="small text-body-secondary me-2"),
+                    html.H1(_("Explorer"), className="h3 mb-0 me-3"),
+                    html.Span(_("Quick start:"), className="small text-body-secondary me-2"),
                     # buttons, not links: a link to /explore?… would re-render the whole page, and a choice
                     # made while that re-render was on its way was lost; the explorer callback sets the state
                     *[
                         html.Button(
-                            name,
+                            _(name),
                             type="button",
                             className="btn btn-sm btn-outline-primary me-2 mb-1",
                             id={"type": ids.EX_QUICK, "name": name},
@@ -71,38 +101,53 @@ def layout(mis: bool = False, **_ignored) -> html.Div:
                 [
                     dbc.Col(
                         [
-                            dbc.Label("Statistics", html_for=ids.EX_CUBE, className="small fw-semibold"),
+                            dbc.Label(_("Statistics"), html_for=ids.EX_CUBE, className="small fw-semibold"),
                             dcc.Dropdown(
-                                id=ids.EX_CUBE, options=cube_options(), value="households", clearable=False
+                                id=ids.EX_CUBE,
+                                options=cube_options(),
+                                value="households",
+                                clearable=False,
+                                labels=dropdown_labels(),
                             ),
                             dbc.Label(
-                                "Measures", html_for=ids.EX_MEASURES, className="small fw-semibold mt-2"
+                                _("Measures"), html_for=ids.EX_MEASURES, className="small fw-semibold mt-2"
                             ),
-                            dcc.Dropdown(id=ids.EX_MEASURES, multi=True),
+                            dcc.Dropdown(id=ids.EX_MEASURES, multi=True, labels=dropdown_labels()),
                             dbc.Label(
-                                "Break down by", html_for=ids.EX_DIMS, className="small fw-semibold mt-2"
+                                _("Break down by"), html_for=ids.EX_DIMS, className="small fw-semibold mt-2"
                             ),
-                            dcc.Dropdown(id=ids.EX_DIMS, multi=True, placeholder="no breakdown"),
+                            dcc.Dropdown(
+                                id=ids.EX_DIMS,
+                                multi=True,
+                                placeholder=_("no breakdown"),
+                                labels=dropdown_labels(),
+                            ),
                             dbc.Label(
-                                "Across the columns",
+                                _("Across the columns"),
                                 html_for=ids.EX_ACROSS,
                                 className="small fw-semibold mt-2",
                             ),
                             dcc.Dropdown(
-                                id=ids.EX_ACROSS, clearable=False, placeholder="choose a breakdown first"
+                                id=ids.EX_ACROSS,
+                                clearable=False,
+                                placeholder=_("choose a breakdown first"),
+                                labels=dropdown_labels(),
                             ),
                             dbc.Label(
-                                "Filter categories",
+                                _("Filter categories"),
                                 html_for=ids.EX_FILTERS,
                                 className="small fw-semibold mt-2",
                             ),
-                            dcc.Dropdown(id=ids.EX_FILTERS, multi=True, placeholder="all categories"),
-                            dbc.Label("Geography", className="small fw-semibold mt-2"),
+                            dcc.Dropdown(
+                                id=ids.EX_FILTERS,
+                                multi=True,
+                                placeholder=_("all categories"),
+                                labels=dropdown_labels(),
+                            ),
+                            dbc.Label(_("Geography"), className="small fw-semibold mt-2"),
                             dbc.RadioItems(
                                 id=ids.EX_LEVEL,
-                                options=[
-                                    {"label": lv.replace("_", " ").capitalize(), "value": lv} for lv in levels
-                                ],
+                                options=[{"label": _(LEVELS[lv]), "value": lv} for lv in levels],
                                 value="province",
                                 inline=True,
                                 className="small",
@@ -110,21 +155,32 @@ def layout(mis: bool = False, **_ignored) -> html.Div:
                             dcc.Dropdown(
                                 id=ids.EX_PROVINCE,
                                 options=province_options(),
-                                placeholder="All provinces",
+                                placeholder=_("All provinces"),
                                 className="mt-1",
+                                labels=dropdown_labels(),
                             ),
-                            dcc.Dropdown(id=ids.EX_DISTRICT, placeholder="All districts", className="mt-1"),
-                            dcc.Dropdown(id=ids.EX_TEHSIL, placeholder="All tehsils", className="mt-1"),
-                            dbc.Label("Chart", className="small fw-semibold mt-2"),
+                            dcc.Dropdown(
+                                id=ids.EX_DISTRICT,
+                                placeholder=_("All districts"),
+                                className="mt-1",
+                                labels=dropdown_labels(),
+                            ),
+                            dcc.Dropdown(
+                                id=ids.EX_TEHSIL,
+                                placeholder=_("All tehsils"),
+                                className="mt-1",
+                                labels=dropdown_labels(),
+                            ),
+                            dbc.Label(_("Chart"), className="small fw-semibold mt-2"),
                             dbc.RadioItems(
                                 id=ids.EX_CHART,
-                                options=[{"label": v, "value": k} for k, v in CHARTS.items()],
+                                options=[{"label": _(v), "value": k} for k, v in CHARTS.items()],
                                 value="bar",
                                 className="small",
                             ),
                             dbc.Checklist(
                                 id=ids.EX_TOTALS,
-                                options=[{"label": "Show totals", "value": "totals"}],
+                                options=[{"label": _("Show totals"), "value": "totals"}],
                                 value=[],
                                 switch=True,
                                 className="small mt-2",
@@ -132,8 +188,10 @@ def layout(mis: bool = False, **_ignored) -> html.Div:
                             html.Hr(),
                             dbc.InputGroup(
                                 [
-                                    dbc.Input(id=ids.EX_VIEW_NAME, placeholder="Name this view", size="sm"),
-                                    dbc.Button("Save", id=ids.EX_SAVE_VIEW, size="sm", color="secondary"),
+                                    dbc.Input(
+                                        id=ids.EX_VIEW_NAME, placeholder=_("Name this view"), size="sm"
+                                    ),
+                                    dbc.Button(_("Save"), id=ids.EX_SAVE_VIEW, size="sm", color="secondary"),
                                 ],
                                 size="sm",
                             ),
@@ -150,7 +208,7 @@ def layout(mis: bool = False, **_ignored) -> html.Div:
                             html.Div(
                                 [
                                     dbc.Button(
-                                        [html.I(className="bi bi-filetype-csv me-1"), "Export CSV"],
+                                        [html.I(className="bi bi-filetype-csv me-1"), _("Export CSV")],
                                         id=ids.EX_EXPORT_CSV,
                                         size="sm",
                                         color="outline-primary",
@@ -159,7 +217,7 @@ def layout(mis: bool = False, **_ignored) -> html.Div:
                                     dbc.Button(
                                         [
                                             html.I(className="bi bi-file-earmark-spreadsheet me-1"),
-                                            "Export XLSX",
+                                            _("Export XLSX"),
                                         ],
                                         id=ids.EX_EXPORT_XLSX,
                                         size="sm",
@@ -181,11 +239,9 @@ def layout(mis: bool = False, **_ignored) -> html.Div:
                                 columnDefs=[],
                                 rowData=[],
                                 className="ag-theme-alpine",
-                                dashGridOptions={
-                                    "domLayout": "autoHeight",
-                                    "pagination": True,
-                                    "paginationPageSize": 50,
-                                },
+                                dashGridOptions=grid_options(
+                                    domLayout="autoHeight", pagination=True, paginationPageSize=50
+                                ),
                                 style={"width": "100%"},
                                 columnSize="responsiveSizeToFit",
                             ),

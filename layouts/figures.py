@@ -98,7 +98,7 @@ def empty(message: str) -> go.Figure:
     return go.Figure(
         layout=_layout(
             height=200,
-            annotations=[dict(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")],
+            annotations=[dict(text=_(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")],
             xaxis=dict(visible=False),
             yaxis=dict(visible=False),
         )

@@ -7,11 +7,11 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import place_names
-from dashboard.i18n import N_, _
+from dashboard.i18n import N_, _, page_title
 from data import geography
 from layouts import components, ids
 
-dash.register_page(__name__, path="/", title="NSER Insight", tier="public", name="Home")
+dash.register_page(__name__, path="/", title=page_title(N_("NSER Insight")), tier="public", name="Home")
 
 MAP_MEASURES = {
     "share_at_or_below_cutoff": N_("Households at or below the PMT cut-off (%)"),

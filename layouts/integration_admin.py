@@ -8,34 +8,60 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.i18n import N_, _, direction, page_title
 from data.feeds import load_feeds
 from layouts import ids
+from layouts.components import coded, grid_options
+from layouts.data_request import dropdown_labels
 
 dash.register_page(
-    __name__, path="/admin/integration", title="Integration — NSER Insight", tier="mis", name="Integration"
+    __name__,
+    path="/admin/integration",
+    title=page_title(N_("Integration — NSER Insight")),
+    tier="mis",
+    name="Integration",
 )
 
-STATES = ["pending", "confirmed", "resurvey", "appealed", "dismissed", "reversed"]
-ACTION_LABELS = {
-    "confirm": ("Confirm", "success"),
-    "resurvey": ("Send for re-survey", "primary"),
-    "dismiss": ("Dismiss", "secondary"),
-    "appeal": ("Record the household's appeal", "warning"),
-    "uphold": ("Uphold the appeal", "warning"),
-    "reject_appeal": ("Reject the appeal", "warning"),
-    "reverse": ("Reverse", "danger"),
+# an event's states as reviewers read them (the codes stay in the data)
+STATES = {
+    "pending": N_("pending"),
+    "confirmed": N_("confirmed"),
+    "resurvey": N_("resurvey"),
+    "appealed": N_("appealed"),
+    "dismissed": N_("dismissed"),
+    "reversed": N_("reversed"),
 }
+ACTION_LABELS = {
+    "confirm": (N_("Confirm"), "success"),
+    "resurvey": (N_("Send for re-survey"), "primary"),
+    "dismiss": (N_("Dismiss"), "secondary"),
+    "appeal": (N_("Record the household's appeal"), "warning"),
+    "uphold": (N_("Uphold the appeal"), "warning"),
+    "reject_appeal": (N_("Reject the appeal"), "warning"),
+    "reverse": (N_("Reverse"), "danger"),
+}
+
+
+def state_name(state: str | None) -> str:
+    """A state in the reader's language (the code itself if unknown)."""
+    return _(STATES[state]) if state in STATES else state or "—"
 
 
 def layout(**_ignored) -> html.Div:
     feeds = load_feeds().feeds
-    feed_options = [{"label": f.label, "value": name} for name, f in feeds.items()]
+    # feed codes and the English explanations stay left to right in an Urdu (right-to-left) grid
+    english = {"cellStyle": {"direction": "ltr"}} if direction() == "rtl" else {}
+    feed_options = [{"label": _(f.label), "value": name} for name, f in feeds.items()]
     return html.Div(
         [
-            html.H1("Integration", className="h3"),
+            html.H1(_("Integration"), className="h3"),
             html.P(
-                "Feeds from other registries, matched on CNIC. A confirmed event applies from the next "
-                "snapshot (nser warehouse build or ingest); a hold is never a removal.",
+                coded(
+                    _(
+                        "Feeds from other registries, matched on CNIC. A confirmed event applies from the next "
+                        "snapshot (`nser warehouse build` or `nser warehouse ingest`); a hold is never a removal."
+                    )
+                ),
                 className="text-body-secondary small",
             ),
             html.Div(id=ids.IN_SUMMARY, className="mb-2"),
@@ -60,28 +86,32 @@ def layout(**_ignored) -> html.Div:
             dbc.Card(
                 dbc.CardBody(
                     [
-                        html.H2("Review", className="h6"),
+                        html.H2(_("Review"), className="h6"),
                         dbc.Row(
                             [
                                 dbc.Col(
                                     [
-                                        dbc.Label("State", html_for=ids.IN_STATE, className="small"),
+                                        dbc.Label(_("State"), html_for=ids.IN_STATE, className="small"),
                                         dcc.Dropdown(
                                             id=ids.IN_STATE,
-                                            options=[{"label": s, "value": s} for s in STATES],
+                                            options=[
+                                                {"label": _(name), "value": s} for s, name in STATES.items()
+                                            ],
                                             value="pending",
                                             clearable=False,
+                                            labels=dropdown_labels(),
                                         ),
                                     ],
                                     md=3,
                                 ),
                                 dbc.Col(
                                     [
-                                        dbc.Label("Feed", html_for=ids.IN_FEED_FILTER, className="small"),
+                                        dbc.Label(_("Feed"), html_for=ids.IN_FEED_FILTER, className="small"),
                                         dcc.Dropdown(
                                             id=ids.IN_FEED_FILTER,
                                             options=feed_options,
-                                            placeholder="every feed",
+                                            placeholder=_("every feed"),
+                                            labels=dropdown_labels(),
                                         ),
                                     ],
                                     md=9,
@@ -92,42 +122,45 @@ def layout(**_ignored) -> html.Div:
                         dag.AgGrid(
                             id=ids.IN_EVENTS,
                             columnDefs=[
-                                {"field": "id", "headerName": "Event", "width": 90},
-                                {"field": "feed", "headerName": "Feed", "width": 150},
-                                {"field": "district", "headerName": "District", "width": 100},
-                                {"field": "since", "headerName": "Fact dated", "width": 120},
+                                {"field": "id", "headerName": _("Event"), "width": 90},
+                                {"field": "feed", "headerName": _("Feed"), "width": 150, **english},
+                                {"field": "district", "headerName": _("District"), "width": 100},
+                                {"field": "since", "headerName": _("Fact dated"), "width": 120},
                                 {
                                     "field": "explanation",
-                                    "headerName": "What the feed says",
+                                    "headerName": _("What the feed says"),
                                     "flex": 1,
                                     "wrapText": True,
                                     "autoHeight": True,
+                                    **english,
                                 },
                             ],
                             rowData=[],
                             className="ag-theme-alpine",
-                            dashGridOptions={
-                                "rowSelection": {
+                            dashGridOptions=grid_options(
+                                rowSelection={
                                     "mode": "singleRow",
                                     "enableClickSelection": True,
                                     "checkboxes": False,
                                 },
-                                "pagination": True,
-                                "paginationPageSize": 20,
-                                "domLayout": "autoHeight",
-                            },
+                                pagination=True,
+                                paginationPageSize=20,
+                                domLayout="autoHeight",
+                            ),
                             style={"width": "100%"},
                         ),
                         html.Div(id=ids.IN_DETAIL, className="mt-3"),
                         dbc.Input(
                             id=ids.IN_COMMENT,
-                            placeholder="comment, appeal grounds or reason (needed to dismiss, appeal, decide or reverse)",
+                            placeholder=_(
+                                "comment, appeal grounds or reason (needed to dismiss, appeal, decide or reverse)"
+                            ),
                             className="mt-2",
                         ),
                         html.Div(
                             [
                                 dbc.Button(
-                                    label,
+                                    _(label),
                                     id=f"in-{action}",
                                     color=color,
                                     size="sm",
@@ -145,12 +178,15 @@ def layout(**_ignored) -> html.Div:
             dbc.Card(
                 dbc.CardBody(
                     [
-                        html.H2("Load a batch", className="h6"),
+                        html.H2(_("Load a batch"), className="h6"),
                         dbc.Row(
                             [
                                 dbc.Col(
                                     dcc.Dropdown(
-                                        id=ids.IN_FEED, options=feed_options, placeholder="the feed"
+                                        id=ids.IN_FEED,
+                                        options=feed_options,
+                                        placeholder=_("the feed"),
+                                        labels=dropdown_labels(),
                                     ),
                                     md=6,
                                 ),
@@ -160,7 +196,7 @@ def layout(**_ignored) -> html.Div:
                                         children=html.Div(
                                             [
                                                 html.I(className="bi bi-upload me-2"),
-                                                "Choose the CSV or Parquet file",
+                                                _("Choose the CSV or Parquet file"),
                                             ],
                                             className="btn btn-outline-secondary btn-sm",
                                         ),
@@ -169,13 +205,15 @@ def layout(**_ignored) -> html.Div:
                                     ),
                                     md=4,
                                 ),
-                                dbc.Col(dbc.Button("Load", id=ids.IN_LOAD, color="primary", size="sm"), md=2),
+                                dbc.Col(
+                                    dbc.Button(_("Load"), id=ids.IN_LOAD, color="primary", size="sm"), md=2
+                                ),
                             ],
                             className="g-2",
                         ),
                         html.Div(id=ids.IN_UPLOAD_NAME, className="small text-body-secondary mt-1"),
                         html.Div(id=ids.IN_LOAD_OUT, className="mt-2", role="status"),
-                        html.H2("Batches", className="h6 mt-3"),
+                        html.H2(_("Batches"), className="h6 mt-3"),
                         html.Div(id=ids.IN_BATCHES),
                     ]
                 ),
@@ -184,18 +222,21 @@ def layout(**_ignored) -> html.Div:
             dbc.Card(
                 dbc.CardBody(
                     [
-                        html.H2("Outliers", className="h6"),
+                        html.H2(_("Outliers"), className="h6"),
                         html.P(
-                            "Households whose PMT score is far from what their indicators imply (plan 9.1), "
-                            "most unusual first.",
+                            _(
+                                "Households whose PMT score is far from what their indicators imply (plan 9.1), "
+                                "most unusual first."
+                            ),
                             className="small text-body-secondary",
                         ),
                         dbc.InputGroup(
                             [
                                 dbc.Input(
-                                    id=ids.IN_OUTLIER_AREA, placeholder="area code, e.g. PK601 (empty: all)"
+                                    id=ids.IN_OUTLIER_AREA,
+                                    placeholder=_("area code, e.g. PK601 (empty: all)"),
                                 ),
-                                dbc.Button("Show", id=ids.IN_OUTLIER_GO, color="secondary"),
+                                dbc.Button(_("Show"), id=ids.IN_OUTLIER_GO, color="secondary"),
                             ],
                             size="sm",
                         ),

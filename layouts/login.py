@@ -6,9 +6,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.i18n import _
+from dashboard.i18n import N_, _, page_title
 
-dash.register_page(__name__, path="/login", title="Log in — NSER Insight", tier="public", name="Log in")
+dash.register_page(
+    __name__, path="/login", title=page_title(N_("Log in — NSER Insight")), tier="public", name="Log in"
+)
 
 
 def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_ignored) -> html.Div:
@@ -24,7 +26,7 @@ def layout(next: str = "/explore", error: str | None = None, csrf: str = "", **_
                             ),
                             className="text-body-secondary small",
                         ),
-                        dbc.Alert(error, color="danger", id="login-error") if error else None,
+                        dbc.Alert(_(error), color="danger", id="login-error") if error else None,
                         html.Form(
                             [
                                 dcc.Input(type="hidden", name="csrf_token", value=csrf),

@@ -8,19 +8,25 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard import place_names
+from dashboard.i18n import N_, _, page_title
 from data import geography
 from layouts import ids
+from layouts.components import grid_options
+from layouts.data_request import dropdown_labels, typed
 
-dash.register_page(__name__, path="/records", title="Records — NSER Insight", tier="business", name="Records")
+dash.register_page(
+    __name__, path="/records", title=page_title(N_("Records — NSER Insight")), tier="business", name="Records"
+)
 
 FILTER_FIELDS = {
-    "disability": "Disability",
-    "employment_status": "Employment",
-    "dwelling_structure": "Dwelling",
-    "toilet": "Toilet",
-    "pmt_band": "PMT band",
-    "urban_rural": "Urban / rural",
-    "is_beneficiary_household": "Beneficiary household",
+    "disability": N_("Disability"),
+    "employment_status": N_("Employment"),
+    "dwelling_structure": N_("Dwelling"),
+    "toilet": N_("Toilet"),
+    "pmt_band": N_("PMT band"),
+    "urban_rural": N_("Urban / rural"),
+    "is_beneficiary_household": N_("Beneficiary household"),
 }
 
 
@@ -34,28 +40,53 @@ def filter_options() -> list[dict]:
         column = cat.column(table, name)
         if column.type == "BOOLEAN":
             out += [
-                {"label": f"{label}: yes", "value": f"{name}:true"},
-                {"label": f"{label}: no", "value": f"{name}:false"},
+                {"label": f"{_(label)}: {_('yes')}", "value": f"{name}:true"},
+                {"label": f"{_(label)}: {_('no')}", "value": f"{name}:false"},
             ]
         else:
             codes = cat.codelists[column.codes].codes
-            out += [{"label": f"{label}: {text}", "value": f"{name}:{code}"} for code, text in codes.items()]
+            out += [
+                {"label": f"{_(label)}: {_(text)}", "value": f"{name}:{code}"} for code, text in codes.items()
+            ]
+    return out
+
+
+def district_options() -> list[dict]:
+    """Districts with their province, in the reader's language; on an Urdu page the English names stay
+    searchable too (typed in either script)."""
+    out = []
+    for r in geography.districts().itertuples():
+        district = place_names.text(r.district_code, r.district)
+        province = place_names.text(r.province_code, r.province)
+        option = {"label": f"{district} ({province})", "value": r.district_code}
+        if (district, province) != (r.district, r.province):
+            option["search"] = f"{district} {province} {r.district} {r.province}"
+        out.append(option)
+    return out
+
+
+def tehsil_options() -> list[dict]:
+    """Tehsils with their code, named like the districts."""
+    out = []
+    for r in geography.tehsils().itertuples():
+        name = place_names.text(r.tehsil_code, r.tehsil_name)
+        option = {"label": f"{name} ({r.tehsil_code})", "value": r.tehsil_code}
+        if name != r.tehsil_name:
+            option["search"] = f"{name} {r.tehsil_name} {r.tehsil_code}"
+        out.append(option)
     return out
 
 
 def layout(**_ignored) -> html.Div:
-    districts = geography.districts()
-    district_options = [
-        {"label": f"{r.district} ({r.province})", "value": r.district_code} for r in districts.itertuples()
-    ]
-    tehsils = geography.tehsils()
-    tehsil_options = [
-        {"label": f"{r.tehsil_name} ({r.tehsil_code})", "value": r.tehsil_code} for r in tehsils.itertuples()
-    ]
     cnic = dbc.Row(
         [
-            dbc.Col(dbc.Input(id=ids.RC_CNIC, placeholder="CNIC, e.g. 35202-1234567-1", maxLength=15), md=6),
-            dbc.Col(dbc.Button("Search", id=ids.RC_GO_CNIC, color="primary"), width="auto"),
+            dbc.Col(
+                dbc.Input(
+                    id=ids.RC_CNIC, placeholder=_("CNIC, e.g. 35202-1234567-1"), maxLength=15, **typed()
+                ),
+                md=6,
+            ),
+            dbc.Col(dbc.Button(_("Search"), id=ids.RC_GO_CNIC, color="primary"), width="auto"),
         ],
         className="g-2 mt-2",
     )
@@ -64,11 +95,24 @@ def layout(**_ignored) -> html.Div:
             dbc.Row(
                 [
                     dbc.Col(
-                        dcc.Dropdown(id=ids.RC_DISTRICT, options=district_options, placeholder="District"),
+                        dcc.Dropdown(
+                            id=ids.RC_DISTRICT,
+                            options=district_options(),
+                            placeholder=_("District"),
+                            labels=dropdown_labels(),
+                        ),
                         md=4,
                     ),
-                    dbc.Col(dcc.Dropdown(id=ids.RC_TEHSIL, placeholder="Tehsil (optional)"), md=4),
-                    dbc.Col(dbc.Input(id=ids.RC_UC, placeholder="Union council code (optional)"), md=4),
+                    dbc.Col(
+                        dcc.Dropdown(
+                            id=ids.RC_TEHSIL, placeholder=_("Tehsil (optional)"), labels=dropdown_labels()
+                        ),
+                        md=4,
+                    ),
+                    dbc.Col(
+                        dbc.Input(id=ids.RC_UC, placeholder=_("Union council code (optional)"), **typed()),
+                        md=4,
+                    ),
                 ],
                 className="g-2 mt-2",
             ),
@@ -76,37 +120,50 @@ def layout(**_ignored) -> html.Div:
                 id=ids.RC_FILTERS,
                 options=filter_options(),
                 multi=True,
-                placeholder="Parameters",
+                placeholder=_("Parameters"),
                 className="mt-2",
+                labels=dropdown_labels(),
             ),
-            dbc.Button("Search", id=ids.RC_GO_ADDRESS, color="primary", className="mt-2"),
+            dbc.Button(_("Search"), id=ids.RC_GO_ADDRESS, color="primary", className="mt-2"),
         ]
     )
     pmt = dbc.Row(
         [
-            dbc.Col(dcc.Dropdown(id=ids.RC_PMT_TEHSIL, options=tehsil_options, placeholder="Tehsil"), md=4),
-            dbc.Col(dbc.Input(id=ids.RC_PMT_UC, placeholder="Union council code (optional)"), md=3),
+            dbc.Col(
+                dcc.Dropdown(
+                    id=ids.RC_PMT_TEHSIL,
+                    options=tehsil_options(),
+                    placeholder=_("Tehsil"),
+                    labels=dropdown_labels(),
+                ),
+                md=4,
+            ),
+            dbc.Col(
+                dbc.Input(id=ids.RC_PMT_UC, placeholder=_("Union council code (optional)"), **typed()), md=3
+            ),
             dbc.Col(dbc.Input(id=ids.RC_PMT_MIN, type="number", value=0, min=0, max=100, step=0.01), md=2),
             dbc.Col(
                 dbc.Input(id=ids.RC_PMT_MAX, type="number", value=16.17, min=0, max=100, step=0.01), md=2
             ),
-            dbc.Col(dbc.Button("Search", id=ids.RC_GO_PMT, color="primary"), width="auto"),
+            dbc.Col(dbc.Button(_("Search"), id=ids.RC_GO_PMT, color="primary"), width="auto"),
         ],
         className="g-2 mt-2",
     )
     return html.Div(
         [
-            html.H1("Record search", className="h3"),
+            html.H1(_("Record search"), className="h3"),
             html.P(
-                "What you see depends on your record-access role (Power, Standard or Basic). Every search is "
-                "logged with your address, name, the parameters and the rows returned, and is metered per row.",
+                _(
+                    "What you see depends on your record-access role (Power, Standard or Basic). Every search is "
+                    "logged with your address, name, the parameters and the rows returned, and is metered per row."
+                ),
                 className="small text-body-secondary",
             ),
             dbc.Tabs(
                 [
-                    dbc.Tab(cnic, label="CNIC", tab_id="cnic"),
-                    dbc.Tab(address, label="Address + parameters", tab_id="address"),
-                    dbc.Tab(pmt, label="PMT range + address", tab_id="pmt_range"),
+                    dbc.Tab(cnic, label=_("CNIC"), tab_id="cnic"),
+                    dbc.Tab(address, label=_("Address + parameters"), tab_id="address"),
+                    dbc.Tab(pmt, label=_("PMT range + address"), tab_id="pmt_range"),
                 ],
                 id=ids.RC_TABS,
                 active_tab="cnic",
@@ -115,9 +172,9 @@ def layout(**_ignored) -> html.Div:
             html.Div(id=ids.RC_STATUS, className="mt-3", role="status"),
             dbc.ButtonGroup(
                 [
-                    dbc.Button("Previous", id=ids.RC_PREV, size="sm", outline=True, color="secondary"),
-                    dbc.Button("Next", id=ids.RC_NEXT, size="sm", outline=True, color="secondary"),
-                    dbc.Button("Export CSV", id=ids.RC_EXPORT, size="sm", outline=True, color="primary"),
+                    dbc.Button(_("Previous"), id=ids.RC_PREV, size="sm", outline=True, color="secondary"),
+                    dbc.Button(_("Next"), id=ids.RC_NEXT, size="sm", outline=True, color="secondary"),
+                    dbc.Button(_("Export CSV"), id=ids.RC_EXPORT, size="sm", outline=True, color="primary"),
                 ],
                 className="my-2",
             ),
@@ -126,10 +183,10 @@ def layout(**_ignored) -> html.Div:
                 columnDefs=[],
                 rowData=[],
                 className="ag-theme-alpine",
-                dashGridOptions={
-                    "domLayout": "autoHeight",
-                    "rowSelection": {"mode": "singleRow", "enableClickSelection": True, "checkboxes": False},
-                },
+                dashGridOptions=grid_options(
+                    domLayout="autoHeight",
+                    rowSelection={"mode": "singleRow", "enableClickSelection": True, "checkboxes": False},
+                ),
                 columnSize="autoSize",
             ),
             html.Div(id=ids.RC_DETAIL, className="mt-3"),

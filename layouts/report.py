@@ -9,11 +9,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.i18n import _
+from dashboard.i18n import N_, _, page_title
 from layouts import components, ids
 
 dash.register_page(
-    __name__, path_template="/reports/<slug>", title="Report — NSER Insight", tier="public", name="Report"
+    __name__,
+    path_template="/reports/<slug>",
+    title=page_title(N_("Report — NSER Insight")),
+    tier="public",
+    name="Report",
 )
 
 

@@ -6,10 +6,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.i18n import _
+from dashboard.i18n import N_, _, page_title
 from layouts import ids
 
-dash.register_page(__name__, path="/reports", title="Reports — NSER Insight", tier="public", name="Reports")
+dash.register_page(
+    __name__, path="/reports", title=page_title(N_("Reports — NSER Insight")), tier="public", name="Reports"
+)
 
 
 def layout(**_ignored) -> html.Div:

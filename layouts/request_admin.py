@@ -9,12 +9,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashboard import governance
-from dashboard.i18n import _
+from dashboard.i18n import N_, _, page_title
 from layouts import ids
 from layouts.data_request import dropdown_labels, typed
 
 dash.register_page(
-    __name__, path="/admin/requests", title="Data requests — NSER Insight", tier="mis", name="Data requests"
+    __name__,
+    path="/admin/requests",
+    title=page_title(N_("Data requests — NSER Insight")),
+    tier="mis",
+    name="Data requests",
 )
 
 
@@ -37,8 +41,8 @@ def layout(**_ignored) -> html.Div:
                                         id=ids.RQA_ROLE,
                                         labels=dropdown_labels(),
                                         options=[
-                                            {"label": r, "value": r}
-                                            for r in ("none", "basic", "standard", "power")
+                                            {"label": _(r), "value": r}
+                                            for r in (N_("none"), N_("basic"), N_("standard"), N_("power"))
                                         ],
                                         placeholder=_("record role to grant"),
                                     ),

@@ -76,8 +76,12 @@ def navbar(principal, csrf: str | None) -> dbc.Navbar:
         badge = html.Span(
             [
                 html.I(className="bi bi-person-circle me-1"),
-                html.Span(principal.full_name, className="fw-semibold"),
-                html.Span(f" · {principal.organisation}", className="d-none d-md-inline"),
+                # the person's and organisation's names are data: as they were written, in any script
+                html.Span(principal.full_name, className="fw-semibold user-data", dir="auto"),
+                html.Span(
+                    [" · ", html.Span(principal.organisation, className="user-data", dir="auto")],
+                    className="d-none d-md-inline",
+                ),
                 dbc.Badge(
                     _("MIS") if principal.tier == "mis" else _("BUSINESS"),
                     color="danger" if principal.tier == "mis" else "info",

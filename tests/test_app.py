@@ -279,3 +279,18 @@ def test_the_browser_language_is_the_default_and_the_switch_goes_back(client):
     away = fresh.get("/lang/en", headers={"Referer": "https://evil.example/phish"})
     assert away.headers["Location"].endswith("/") and "evil" not in away.headers["Location"]
     assert fresh.get("/lang/fr").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "english", "urdu"),
+    [
+        ("/", "<title>NSER Insight</title>", "<title>این ایس ای آر انسائٹ</title>"),
+        ("/district/PK601", "<title>District — NSER Insight</title>", "<title>ضلع — NSER Insight</title>"),
+        ("/reports", "<title>Reports — NSER Insight</title>", "<title>رپورٹیں — NSER Insight</title>"),
+        ("/explore", "<title>Explorer — NSER Insight</title>", "<title>ایکسپلورر — NSER Insight</title>"),
+    ],
+)
+def test_the_browser_tab_title_is_in_the_page_language(client, path, english, urdu):
+    fresh = client.application.test_client()
+    assert english in fresh.get(path + "?lang=en").get_data(as_text=True)
+    assert urdu in fresh.get(path + "?lang=ur").get_data(as_text=True)

@@ -5,13 +5,58 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 
+from dashboard import i18n
 from dashboard.accounts import AccountError, Accounts
 from dashboard.audit import AccessLog
+from dashboard.i18n import N_, _, translated
 from dashboard.metering import Metering
 from dashboard.web import current_principal
 from layouts import ids
 
-DENIED = "MIS access is required."
+DENIED = N_("MIS access is required.")
+# column headers of the grids: the English ones are what AG Grid itself made of the field names
+USER_COLUMNS = {
+    "username": N_("Username"),
+    "name": N_("Name"),
+    "organisation": N_("Organisation"),
+    "tier": N_("Tier"),
+    "record_role": N_("Record role"),
+    "duties": N_("Duties"),
+    "scope": N_("Scope"),
+    "status": N_("Status"),
+}
+AUDIT_COLUMNS = {
+    "seq": N_("No."),
+    "at": N_("At"),
+    "kind": N_("Kind"),
+    "outcome": N_("Outcome"),
+    "user": N_("User"),
+    "organisation": N_("Organisation"),
+    "ip": N_("IP address"),
+    "action": N_("Action"),
+    "cells": N_("Cells"),
+    "rows": N_("Rows"),
+    "reason": N_("Reason"),
+}
+FEEDBACK_COLUMNS = {
+    "received": N_("Received"),
+    "client": N_("Client"),
+    "type": N_("Type"),
+    "household": N_("Household"),
+    "member": N_("Member"),
+    "record": N_("Record"),
+    "status": N_("Status"),
+}
+LTR_COLUMNS = {"at", "ip", "received"}  # dates and addresses read left to right inside an Urdu grid
+# the units of governance.yaml's services, counted
+UNITS = {"row": N_("rows"), "report": N_("reports"), "cell": N_("cells")}
+
+
+def _columns(headers: dict[str, str]) -> list[dict]:
+    return [
+        {"field": k, "headerName": _(v), **({"cellClass": "ltr"} if k in LTR_COLUMNS else {})}
+        for k, v in headers.items()
+    ]
 
 
 def _is_mis() -> bool:
@@ -26,7 +71,7 @@ def _is_mis() -> bool:
     Output(ids.AD_STATEMENT_ORG, "options"),
     Input(ids.AD_NEW_USER_OUT, "children"),
 )
-def users_table(_):
+def users_table(_changed):
     if not _is_mis():
         return [], [], [], []
     acc = Accounts()
@@ -43,10 +88,7 @@ def users_table(_):
         }
         for u, o in acc.users()
     ]
-    cols = [
-        {"field": k}
-        for k in ("username", "name", "organisation", "tier", "record_role", "duties", "scope", "status")
-    ]
+    cols = _columns(USER_COLUMNS)
     orgs = [{"label": o.name, "value": o.name} for o in acc.organisations()]
     return cols, rows, orgs, orgs
 
@@ -63,10 +105,10 @@ def users_table(_):
     State("ad-password", "value"),
     prevent_initial_call=True,
 )
-def add_user(_, username, full_name, org, tier, role, scope, password):
+def add_user(_n_clicks, username, full_name, org, tier, role, scope, password):
     principal = current_principal()
     if principal is None or principal.tier != "mis":
-        return dbc.Alert(DENIED, color="danger")
+        return dbc.Alert(_(DENIED), color="danger")
     try:
         Accounts().add_user(
             username or "",
@@ -80,8 +122,8 @@ def add_user(_, username, full_name, org, tier, role, scope, password):
             actor=principal.username,
         )
     except AccountError as exc:
-        return dbc.Alert(str(exc), color="warning")
-    return dbc.Alert(f"User {username} added.", color="success")
+        return dbc.Alert(_(str(exc)), color="warning")
+    return dbc.Alert(translated("User {username} added.", username=username), color="success")
 
 
 @callback(
@@ -111,26 +153,11 @@ def audit_view(n_clicks):
         for r in log.rows()
     ]
     rows = rows[-500:][::-1]
-    cols = [
-        {"field": k}
-        for k in (
-            "seq",
-            "at",
-            "kind",
-            "outcome",
-            "user",
-            "organisation",
-            "ip",
-            "action",
-            "cells",
-            "rows",
-            "reason",
-        )
-    ]
+    cols = _columns(AUDIT_COLUMNS)
     verdict = None
     if n_clicks:
         ok, message = log.verify()
-        verdict = dbc.Alert(message, color="success" if ok else "danger")
+        verdict = dbc.Alert(_(message), color="success" if ok else "danger")
     return cols, rows, verdict
 
 
@@ -141,21 +168,24 @@ def audit_view(n_clicks):
 )
 def statement(org, month):
     if not _is_mis():
-        return DENIED
+        return _(DENIED)
     if not org or not month:
-        return html.P("Choose an organisation and a month.", className="text-body-secondary")
+        return html.P(_("Choose an organisation and a month."), className="text-body-secondary")
     try:
         stmt = Metering().statement(org, month)
     except ValueError as exc:
-        return dbc.Alert(str(exc), color="warning")
+        return dbc.Alert(_(str(exc)), color="warning")
     rows = [
         html.Tr(
             [
-                html.Td(x["label"]),
-                html.Td(f"{x['units']:,} {x['unit']}s", className="text-end"),
-                html.Td(f"{x['rate']:.2f}", className="text-end"),
+                html.Td(_(x["label"])),
+                html.Td(
+                    f"{i18n.group(x['units'])} {_(UNITS.get(x['unit'], x['unit'] + 's'))}",
+                    className="text-end",
+                ),
+                html.Td(i18n.group(x["rate"], 2), className="text-end"),
                 html.Td(x["gratis"] or ""),
-                html.Td(f"{x['amount']:,.2f}", className="text-end"),
+                html.Td(i18n.group(x["amount"], 2), className="text-end"),
             ]
         )
         for x in stmt["lines"]
@@ -163,22 +193,22 @@ def statement(org, month):
     rows.append(
         html.Tr(
             [
-                html.Th("Total"),
-                html.Th(f"{stmt['total_units']:,}", className="text-end"),
+                html.Th(_("Total")),
+                html.Th(i18n.group(stmt["total_units"]), className="text-end"),
                 html.Th(""),
                 html.Th(""),
-                html.Th(f"{stmt['total_amount']:,.2f} PKR", className="text-end"),
+                html.Th(f"{i18n.group(stmt['total_amount'], 2)} {_('PKR')}", className="text-end"),
             ]
         )
     )
     head = html.Thead(
         html.Tr(
             [
-                html.Th("Service"),
-                html.Th("Units"),
-                html.Th("Rate (PKR)"),
-                html.Th("Gratis"),
-                html.Th("Amount (PKR)"),
+                html.Th(_("Service")),
+                html.Th(_("Units")),
+                html.Th(_("Rate (PKR)")),
+                html.Th(_("Gratis")),
+                html.Th(_("Amount (PKR)")),
             ]
         )
     )
@@ -190,7 +220,7 @@ def statement(org, month):
     Output(ids.AD_FEEDBACK, "rowData"),
     Input(ids.AD_FEEDBACK, "id"),
 )
-def partner_feedback(_):
+def partner_feedback(_id):
     """What partners posted back (MIS only): who, when, what type, which household, the record."""
     if not _is_mis():
         return [], []
@@ -208,7 +238,7 @@ def partner_feedback(_):
         }
         for o in staged(limit=500)
     ]
-    cols = [{"field": k} for k in ("received", "client", "type", "household", "member", "record", "status")]
+    cols = _columns(FEEDBACK_COLUMNS)
     return cols, rows
 
 
@@ -224,27 +254,31 @@ def place_names(n, code, name_ur, reason):
     from dashboard import place_names as names
 
     if not _is_mis():
-        return dbc.Alert(DENIED, color="warning")
+        return dbc.Alert(_(DENIED), color="warning")
     message = None
     if n:
         try:
             done = names.correct(current_principal(), code, name_ur, reason)
             message = dbc.Alert(
-                f"{done['code']} {done['english']}: {done['previous'] or '(none)'} → {done['name_ur']}",
+                f"{done['code']} {done['english']}: {done['previous'] or _('(none)')} → {done['name_ur']}",
                 color="success",
                 id="admin-name-done",
             )
         except names.PlaceNameError as exc:
-            message = dbc.Alert(str(exc), color="danger")
+            message = dbc.Alert(_(str(exc)), color="danger")
     rows = names.history(limit=20)
     table = dbc.Table(
         [
-            html.Thead(html.Tr([html.Th(h) for h in ("When", "Code", "Before", "Now", "By", "Why")])),
+            html.Thead(
+                html.Tr(
+                    [html.Th(h) for h in (_("When"), _("Code"), _("Before"), _("Now"), _("By"), _("Why"))]
+                )
+            ),
             html.Tbody(
                 [
                     html.Tr(
                         [
-                            html.Td(f"{c.corrected_at:%d %b %Y %H:%M}"),
+                            html.Td(html.Span(f"{c.corrected_at:%d %b %Y %H:%M}", className="ltr")),
                             html.Td(c.code),
                             html.Td(c.previous or "—", lang="ur"),
                             html.Td(c.name_ur, lang="ur"),
@@ -263,6 +297,9 @@ def place_names(n, code, name_ur, reason):
     still = len(names.missing())
     return [
         message,
-        html.P(f"{still} unit(s) still have no Urdu name (`nser names missing`).", className="small"),
+        html.P(
+            translated("{n} unit(s) still have no Urdu name (`nser names missing`).", n=i18n.group(still)),
+            className="small",
+        ),
         table,
     ]

@@ -131,7 +131,7 @@ def submit(n, *values):
             form, documents={"signed_nda": nda} if nda else None
         )
     except RequestError as exc:
-        return dbc.Alert(str(exc), color="danger")
+        return dbc.Alert(_(str(exc)), color="danger")
     if route.forum == "none":
         slug = form.get("report_slug")
         body = [
@@ -242,7 +242,7 @@ def status(n, reference, key):
     try:
         s = DataRequests().status(_text(reference), _text(key))
     except RequestError as exc:
-        return dbc.Alert(str(exc), color="warning")
+        return dbc.Alert(_(str(exc)), color="warning")
     return _status_view(s)
 
 
@@ -260,7 +260,7 @@ def collect(n, reference, key):
     try:
         got = DataRequests().collect_credentials(_text(reference), _text(key), ip=client_ip())
     except RequestError as exc:
-        return dbc.Alert(str(exc), color="warning")
+        return dbc.Alert(_(str(exc)), color="warning")
     rows = []
     if got.get("username"):
         rows += [
@@ -382,11 +382,18 @@ def outbox_list(principal):
     items = [
         html.Li(
             [
-                f"{_date(n.created_at, '%d %b %H:%M')} {arrow} {n.to_address}: {n.subject} — ",
+                f"{_date(n.created_at, '%d %b %H:%M')} {arrow} {n.to_address}: ",
+                components.english(n.subject),  # the mail as it was sent
+                " — ",
                 html.Span(_("sent"), className="text-success")
                 if n.sent_at
                 else html.Span(
-                    translated("waiting ({error})", error=n.last_error or _("not tried yet")),
+                    [
+                        _("waiting"),
+                        " (",
+                        components.said(n.last_error) if n.last_error else _("not tried yet"),
+                        ")",
+                    ],
                     className="text-danger",
                 ),
             ]
@@ -462,5 +469,5 @@ def decide(_approve, _reject, reference, role, scope, api_scopes, days, comment)
                     color="warning",
                 )
         except RequestError as exc:
-            message = dbc.Alert(str(exc), color="danger")
+            message = dbc.Alert(_(str(exc)), color="danger")
     return queue_table(principal), message, outbox_list(principal)

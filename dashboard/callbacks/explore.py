@@ -16,11 +16,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from cubes.model import load_model
 from dashboard import explorer_state as es
+from dashboard import i18n
 from dashboard.answers import ask, dimension_header, tabulate, to_csv, to_xlsx
+from dashboard.i18n import _, translated
 from dashboard.web import current_principal
 from data import geography
 from layouts import components, figures, ids
-from layouts.explore import QUICK
+from layouts.explore import QUICK, area_options
 
 EXPORT_TTL = 600  # seconds an export ticket stays valid
 
@@ -28,7 +30,7 @@ EXPORT_TTL = 600  # seconds an export ticket stays valid
 def _measure_options(cube: str, tier: str) -> list[dict]:
     c = load_model().cubes[cube]
     return [
-        {"label": m.description, "value": m.name, "title": m.unit}
+        {"label": _(m.description), "value": m.name, "title": _(m.unit)}
         for m in c.measures.values()
         if tier in m.tiers
     ]
@@ -36,7 +38,7 @@ def _measure_options(cube: str, tier: str) -> list[dict]:
 
 def _dim_options(cube: str) -> list[dict]:
     model = load_model()
-    return [{"label": model.dimensions[d].description, "value": d} for d in model.cubes[cube].dimensions]
+    return [{"label": _(model.dimensions[d].description), "value": d} for d in model.cubes[cube].dimensions]
 
 
 def _filter_options(cube: str, dims: list[str], members: dict | None = None) -> list[dict]:
@@ -45,7 +47,7 @@ def _filter_options(cube: str, dims: list[str], members: dict | None = None) -> 
     for d in dims:
         dim = model.dimensions[d]
         for m in dim.members or []:
-            out.append({"label": f"{dim.description.split(' (')[0]}: {m.label}", "value": f"{d}:{m.code}"})
+            out.append({"label": f"{dimension_header(d)}: {_(m.label)}", "value": f"{d}:{m.code}"})
     return out
 
 
@@ -53,17 +55,14 @@ def _district_options(province: str | None) -> list[dict]:
     d = geography.districts()
     if province:
         d = d[d.province_code == province]
-    return [{"label": r.district, "value": r.district_code} for r in d.sort_values("district").itertuples()]
+    return area_options(d, "district_code", "district")
 
 
 def _tehsil_options(district: str | None) -> list[dict]:
     if not district:
         return []
     t = geography.tehsils()
-    t = t[t.district_code == district]
-    return [
-        {"label": r.tehsil_name, "value": r.tehsil_code} for r in t.sort_values("tehsil_name").itertuples()
-    ]
+    return area_options(t[t.district_code == district], "tehsil_code", "tehsil_name")
 
 
 def _area_parts(area: str | None) -> tuple[str | None, str | None, str | None]:
@@ -80,8 +79,21 @@ def _area_parts(area: str | None) -> tuple[str | None, str | None, str | None]:
 
 
 def across_options(dims: list[str]) -> list[dict]:
-    none = {"label": "None: one row per cell", "value": "none"}
+    none = {"label": _("None: one row per cell"), "value": "none"}
     return [none] + [{"label": dimension_header(d), "value": d} for d in dims] if dims else []
+
+
+def number_format() -> str:
+    """The grid's number format (JavaScript): grouped the reader's way, 1,234,567 or 12,34,567, in Latin or
+    Urdu digits, as i18n.group writes them on the server; x for a suppressed cell."""
+    grouping, digits = i18n.number_style()
+    if (grouping, digits) == ("international", "latin"):
+        return "params.value == null ? 'x' : d3.format(',')(params.value)"
+    locale = "en-IN" if grouping == "south_asian" else "en-US"
+    text = f"params.value.toLocaleString('{locale}', {{maximumFractionDigits: 12}})"
+    if digits == "urdu":
+        text += r".replace(/\d/g, (d) => '۰۱۲۳۴۵۶۷۸۹'[d]).replace(/,/g, '٬').replace(/\./g, '٫')"
+    return f"params.value == null ? 'x' : {text}"
 
 
 def grid(result, across: str | None) -> tuple[list[dict], list[dict]]:
@@ -96,12 +108,13 @@ def grid(result, across: str | None) -> tuple[list[dict], list[dict]]:
         if kind == "code":
             col.update(width=110, suppressSizeToFit=True)
         elif kind == "name":
-            col.update(pinned="left", minWidth=140)
+            # pinned first where a reader starts: on the left, or on the right of a right-to-left page
+            col.update(pinned="right" if i18n.direction() == "rtl" else "left", minWidth=140)
         elif kind == "value":
             col.update(
                 type="rightAligned",
                 minWidth=90,
-                valueFormatter={"function": "params.value == null ? 'x' : d3.format(',')(params.value)"},
+                valueFormatter={"function": number_format()},
                 headerClass="text-wrap" if unit else None,
             )
         cols.append(col)
@@ -115,27 +128,37 @@ def chart(state: es.State, result):
     rows = [r for r in result.rows if all(r.get(d) != "_total" for d in state.dims)]
     geo_col = result.columns[0]
     measure = state.measures[0]
+    cube = load_model().cubes[state.cube]
     if state.chart == "table" or not rows:
-        return figures.empty("Table only" if rows else "No cells")
+        return figures.empty(_("Table only") if rows else _("No cells"))
     if all(r.get(measure) is None for r in rows):
-        return figures.empty("Every cell is suppressed (x) here: choose a larger area or fewer categories.")
+        return figures.empty(
+            _("Every cell is suppressed (x) here: choose a larger area or fewer categories.")
+        )
     if state.chart == "map":
         if state.level not in ("province", "division", "district") or state.dims:
-            return figures.empty("Maps show provinces, divisions or districts without a breakdown.")
-        unit = "%" if load_model().cubes[state.cube].measures[measure].unit == "percent" else ""
+            return figures.empty(_("Maps show provinces, divisions or districts without a breakdown."))
+        unit = "%" if cube.measures[measure].unit == "percent" else ""
         return figures.choropleth(
             rows, geo_col, measure, dash.get_asset_url(f"geo/{state.level}s.json"), unit=unit
         )
     if state.chart == "pyramid":
         if set(state.dims) != {"gender", "age_group"}:
-            return figures.empty("A pyramid needs exactly the gender and age breakdowns.")
+            return figures.empty(_("A pyramid needs exactly the gender and age breakdowns."))
         if len({r[geo_col] for r in rows}) > 1:
-            return figures.empty("A pyramid shows one area: choose one area (or the national level).")
+            return figures.empty(_("A pyramid shows one area: choose one area (or the national level)."))
         return figures.pyramid(rows, measure)
+    # what a bar's hover calls bars without series: the measure's code on English pages, its
+    # description in the reader's language otherwise
+    name = None if i18n.language() == i18n.DEFAULT else _(cube.measures[measure].description)
     if not state.dims and len(rows) > 60:  # too many bars to read: the 40 largest, as published
         shown = sorted([r for r in rows if r[measure] is not None], key=lambda r: -r[measure])[:40]
         return figures.bar(
-            shown, geo_col, measure, title=f"The 40 largest of {len(rows)} areas (all are in the table)"
+            shown,
+            geo_col,
+            measure,
+            title=translated("The 40 largest of {n} areas (all are in the table)", n=len(rows)),
+            name=name,
         )
     category = state.dims[0] if state.dims else geo_col
     series = (
@@ -149,7 +172,7 @@ def chart(state: es.State, result):
     )
     if state.dims and series is None and len({r[geo_col] for r in rows}) > 1:
         category, series = geo_col, state.dims[0]
-    return figures.bar(rows, category, measure, series=series, stacked=state.chart == "stacked")
+    return figures.bar(rows, category, measure, series=series, stacked=state.chart == "stacked", name=name)
 
 
 @callback(
@@ -211,7 +234,7 @@ def explore(
         raise dash.exceptions.PreventUpdate
     principal = current_principal()
     if principal is None:  # a direct POST without a session: nothing but a pointer to the login page
-        return (no_update,) * 21 + (components.refusal("Log in to use the explorer."), None)
+        return (no_update,) * 21 + (components.refusal(_("Log in to use the explorer.")), None)
     trigger = ctx.triggered_id
     if trigger in (None, ids.EX_URL):
         state = es.parse(search)
@@ -244,7 +267,7 @@ def explore(
     prov_code, dist_code, teh_code = _area_parts(state.area)
     query, problem = es.to_query(state)
     if query is None:
-        result, message = None, components.refusal(problem)
+        result, message = None, components.refusal(_(problem))
     else:
         result = ask(query)
         message = None if result.ok else components.refusal(result.reason)
@@ -301,7 +324,7 @@ def request_export(_csv, _xlsx, search):
     if principal is None or not ctx.triggered_id:
         return no_update
     state = es.parse(search)
-    query, _ = es.to_query(state)
+    query, _problem = es.to_query(state)
     if query is None:
         return no_update
     fmt = "csv" if ctx.triggered_id == ids.EX_EXPORT_CSV else "xlsx"
@@ -310,6 +333,7 @@ def request_export(_csv, _xlsx, search):
         "query": query,
         "across": state.across,
         "fmt": fmt,
+        "lang": i18n.language(),  # the file speaks the language of the page it was asked from
         "at": time.time(),
     }
     return _serializer().dumps(ticket)
@@ -344,11 +368,15 @@ def run_export(set_progress, token):
         set_progress((0, hidden))
         return no_update
     name = f"nser-{result.cube}-{result.as_of}"
-    out = (
-        dcc.send_string(to_csv(result, ticket.get("across")), f"{name}.csv")
-        if ticket["fmt"] == "csv"
-        else dcc.send_bytes(to_xlsx(result, ticket.get("across")), f"{name}.xlsx")
-    )
+    lang = ticket.get("lang") if ticket.get("lang") in i18n.LANGUAGES else i18n.DEFAULT
+    # the worker has no request of its own: one that carries the ticket's language, so the headers,
+    # labels and notes of the file are those of the page it was asked from
+    with dash.get_app().server.test_request_context("/", query_string={"lang": lang}):
+        out = (
+            dcc.send_string(to_csv(result, ticket.get("across")), f"{name}.csv")
+            if ticket["fmt"] == "csv"
+            else dcc.send_bytes(to_xlsx(result, ticket.get("across")), f"{name}.xlsx")
+        )
     set_progress((100, hidden))
     return out
 
@@ -368,9 +396,12 @@ def saved_views(n_clicks, name, search):
     views = SavedViews()
     if ctx.triggered_id == ids.EX_SAVE_VIEW and name and name.strip():
         views.save(principal.user_id, name.strip(), es.serialize(es.parse(search)))
-    items = [html.Li(dcc.Link(v.name, href=f"/explore{v.search}")) for v in views.list(principal.user_id)]
+    items = [  # the names people gave their views: data, in any script
+        html.Li(dcc.Link(v.name, href=f"/explore{v.search}", className="user-data"), dir="auto")
+        for v in views.list(principal.user_id)
+    ]
     return (
-        [html.Div("Saved views", className="fw-semibold"), html.Ul(items, className="mb-0 ps-3")]
+        [html.Div(_("Saved views"), className="fw-semibold"), html.Ul(items, className="mb-0 ps-3")]
         if items
-        else html.Div("No saved views yet.", className="text-body-secondary")
+        else html.Div(_("No saved views yet."), className="text-body-secondary")
     )

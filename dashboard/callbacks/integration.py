@@ -10,13 +10,73 @@ from collections import Counter
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html, no_update
 
+from dashboard import i18n
 from dashboard.answers import ask
+from dashboard.i18n import N_, _, translated
 from dashboard.integration import BatchRejected, Integration, IntegrationError
 from dashboard.web import current_actor, current_principal
+from data.feeds import load_feeds
 from layouts import components, figures, ids
+from layouts.integration_admin import state_name
 
 ACTION_IDS = [f"in-{a}" for a in ids.IN_ACTIONS]
-REFUSED = "Only the BISP MIS team works on integration."
+REFUSED = N_("Only the BISP MIS team works on integration.")
+# what an event does, as words (the codes stay in the data); a code not listed here is shown as it is
+EFFECTS = {"hold": N_("hold"), "flag": N_("flag"), "deceased": N_("deceased")}
+CODES = {  # the hold reasons and flags of data/feeds.yaml, short, for the chart's legend
+    "vehicle": N_("vehicle"),
+    "taxpayer": N_("taxpayer"),
+    "foreign_travel": N_("foreign_travel"),
+    "government_employment": N_("government_employment"),
+    "formal_employment": N_("formal_employment"),
+    "deceased_beneficiary": N_("deceased_beneficiary"),
+    "eligibility_changed": N_("eligibility_changed"),
+    "conviction": N_("conviction"),
+    "relief_priority": N_("relief_priority"),
+    "marital_status_changed": N_("marital_status_changed"),
+    "address_changed": N_("address_changed"),
+    "new_member": N_("new_member"),
+    "high_spending": N_("high_spending"),
+    "disability_certified": N_("disability_certified"),
+}
+# the steps of an event's history (IntegrationEventStep.action)
+STEPS = {
+    "raised": N_("raised"),
+    "confirm": N_("confirm"),
+    "resurvey": N_("resurvey"),
+    "dismiss": N_("dismiss"),
+    "appeal": N_("appeal"),
+    "appeal_upheld": N_("appeal_upheld"),
+    "appeal_rejected": N_("appeal_rejected"),
+    "reverse": N_("reverse"),
+}
+# strftime formats of the English page, and the same in Babel's patterns for other languages
+DATE_PATTERNS = {"%d %b %Y %H:%M": "d MMM y HH:mm", "%d %B %Y": "d MMMM y"}
+
+
+def _word(table: dict[str, str], code: str | None) -> str:
+    return _(table[code]) if code in table else code or ""
+
+
+def _kind(effect: str, code: str | None) -> str:
+    """An event's effect and code as a reader says them: "hold: vehicle", "deceased"."""
+    return f"{_word(EFFECTS, effect)}: {_word(CODES, code)}" if code else _word(EFFECTS, effect)
+
+
+def _date(value, fmt: str) -> str:
+    """A date or time as the page's language writes it (Urdu month names; Urdu digits if chosen)."""
+    lang = i18n.language()
+    if lang == i18n.DEFAULT:
+        return f"{value:{fmt}}"
+    from babel.dates import format_date, format_datetime
+
+    pattern = DATE_PATTERNS[fmt]
+    text = (
+        format_datetime(value, pattern, locale=lang)
+        if "H" in pattern
+        else format_date(value, pattern, locale=lang)
+    )
+    return text.translate(i18n.URDU_DIGITS) if i18n.number_style()[1] == "urdu" else text
 
 
 def _mis():
@@ -28,7 +88,11 @@ def _summary(principal):
     counts = {row["state"]: row["events"] for row in Integration().counts(principal, ("state",))}
     return html.Div(
         [
-            dbc.Badge(f"{state}: {counts.get(state, 0):,}", color=color, className="me-2 p-2")
+            dbc.Badge(
+                f"{state_name(state)}: {components.fmt(counts.get(state, 0))}",
+                color=color,
+                className="me-2 p-2",
+            )
             for state, color in (
                 ("pending", "warning"),
                 ("confirmed", "success"),
@@ -45,21 +109,34 @@ def _summary(principal):
 def _chart(principal):
     rows = Integration().counts(principal, ("feed", "state"))
     if not rows:
-        return figures.empty("No integration events yet: load a feed below.")
+        return figures.empty(_("No integration events yet: load a feed below."))
     feeds = sorted({r["feed"] for r in rows})
     by = {(r["feed"], r["state"]): r["events"] for r in rows}
-    series = {state: [by.get((f, state), 0) for f in feeds] for state in sorted({r["state"] for r in rows})}
-    return figures.stacked_counts(feeds, series, "Events by feed and state")
+    series = {
+        state_name(state): [by.get((f, state), 0) for f in feeds]
+        for state in sorted({r["state"] for r in rows})
+    }
+    return figures.stacked_counts(feeds, series, _("Events by feed and state"))
 
 
 def _batches(principal):
     rows = Integration().batches(principal, 20)
     if not rows:
-        return html.P("No batch yet.", className="small text-body-secondary")
-    head = ("Batch", "Feed", "From", "Records", "Matched", "Unmatched", "Ambiguous", "Events", "Loaded")
+        return html.P(_("No batch yet."), className="small text-body-secondary")
+    head = (
+        N_("Batch"),
+        N_("Feed"),
+        N_("From"),
+        N_("Records"),
+        N_("Matched"),
+        N_("Unmatched"),
+        N_("Ambiguous"),
+        N_("Events"),
+        N_("Loaded"),
+    )
     return dbc.Table(
         [
-            html.Thead(html.Tr([html.Th(h) for h in head])),
+            html.Thead(html.Tr([html.Th(_(h), className="text-nowrap") for h in head])),
             html.Tbody(
                 [
                     html.Tr(
@@ -67,12 +144,14 @@ def _batches(principal):
                             html.Td(b.id),
                             html.Td(b.feed),
                             html.Td(b.origin),
-                            html.Td(f"{b.rows:,}"),
-                            html.Td(f"{b.matched:,}"),
-                            html.Td(f"{b.unmatched:,}"),
-                            html.Td(f"{b.ambiguous:,}"),
-                            html.Td(f"{b.events:,}"),
-                            html.Td(f"{b.loaded_at:%d %b %Y %H:%M} by {b.loaded_by}"),
+                            html.Td(components.fmt(b.rows)),
+                            html.Td(components.fmt(b.matched)),
+                            html.Td(components.fmt(b.unmatched)),
+                            html.Td(components.fmt(b.ambiguous)),
+                            html.Td(components.fmt(b.events)),
+                            # no "{when} by {user}" template: i18n.gettext would match it to any message
+                            # with " by " in it
+                            html.Td(" ".join([_date(b.loaded_at, "%d %b %Y %H:%M"), _("by"), b.loaded_by])),
                         ]
                     )
                     for b in rows
@@ -91,12 +170,17 @@ def _months(principal):
     if not rows:
         return figures.empty("")
     months = sorted({r["month"] for r in rows})
-    kinds = sorted({f"{r['effect']}: {r['code']}" if r["code"] else r["effect"] for r in rows})
+    # in the order of the English names ("deceased", "flag: …", "hold: …"), whatever the language
+    kinds = sorted(
+        {(r["effect"], r["code"]) for r in rows}, key=lambda k: f"{k[0]}: {k[1]}" if k[1] else k[0]
+    )
     by = Counter()
     for r in rows:
-        by[(r["month"], f"{r['effect']}: {r['code']}" if r["code"] else r["effect"])] += r["events"]
+        by[(r["month"], (r["effect"], r["code"]))] += r["events"]
     return figures.stacked_counts(
-        months, {k: [by[(m, k)] for m in months] for k in kinds}, "Events raised by month"
+        months,
+        {_kind(*k): [by[(m, k)] for m in months] for k in kinds},
+        _("Events raised by month"),
     )
 
 
@@ -112,11 +196,16 @@ def _districts(principal):
     top = [d for d, _ in totals.most_common(12)]
     return html.Div(
         [
-            html.H2("Districts with the most events", className="h6"),
+            html.H2(_("Districts with the most events"), className="h6"),
             dbc.Table(
                 [
                     html.Thead(
-                        html.Tr([html.Th(h) for h in ("District", "Holds", "Flags", "Deaths", "All")])
+                        html.Tr(
+                            [
+                                html.Th(_(h), className="text-nowrap")
+                                for h in (N_("District"), N_("Holds"), N_("Flags"), N_("Deaths"), N_("All"))
+                            ]
+                        )
                     ),
                     html.Tbody(
                         [
@@ -156,16 +245,21 @@ def _snapshot_figures():
         }
     )
     if not answer.ok or not answer.rows:
-        return components.refusal(answer.reason or "no integration figures in the current snapshot")
+        return components.refusal(answer.reason or _("no integration figures in the current snapshot"))
     row = answer.rows[0]
     return html.P(
         [
-            html.Strong("In the current snapshot: "),
-            f"{components.fmt(row['held_households'])} households held, of which "
-            f"{components.fmt(row['held_beneficiary_households'])} beneficiary households held because another "
-            f"registry shows means (the estimated inclusion errors removed, once verified); "
-            f"{components.fmt(row['relief_priority_households'])} with relief priority; "
-            f"{components.fmt(row['resurvey_households'])} due for re-survey.",
+            html.Strong(_("In the current snapshot:")),
+            " ",
+            translated(
+                "{held} households held, of which {beneficiary} beneficiary households held because another "
+                "registry shows means (the estimated inclusion errors removed, once verified); {relief} with "
+                "relief priority; {resurvey} due for re-survey.",
+                held=components.fmt(row["held_households"]),
+                beneficiary=components.fmt(row["held_beneficiary_households"]),
+                relief=components.fmt(row["relief_priority_households"]),
+                resurvey=components.fmt(row["resurvey_households"]),
+            ),
         ],
         className="small",
         id="in-snapshot-figures",
@@ -185,7 +279,7 @@ def _snapshot_figures():
 def overview(_action, _load):
     principal = _mis()
     if principal is None:
-        return components.refusal(REFUSED), None, figures.empty(""), figures.empty(""), None, None
+        return components.refusal(_(REFUSED)), None, figures.empty(""), figures.empty(""), None, None
     return (
         _summary(principal),
         _snapshot_figures(),
@@ -246,46 +340,66 @@ def detail(rows, _action):
     try:
         event, record, steps = Integration().event(principal, event_id)
     except IntegrationError as exc:
-        return dbc.Alert(str(exc), color="warning")
-    facts = [html.Li(f"{k}: {v}") for k, v in (record.payload or {}).items() if v is not None]
-    evidence = [html.Li(f"{k}: {v}") for k, v in (record.evidence or {}).items() if v is not None]
+        return dbc.Alert(components.said(str(exc)), color="warning")
+    # the feed's fields and the registry's columns are codes: they stay as they are, left to right
+    facts = [
+        html.Li(components.english(f"{k}: {v}")) for k, v in (record.payload or {}).items() if v is not None
+    ]
+    evidence = [
+        html.Li(components.english(f"{k}: {v}")) for k, v in (record.evidence or {}).items() if v is not None
+    ]
+    arrow = "←" if i18n.direction() == "rtl" else "→"  # from the state before to the one after
     history = [
         html.Li(
-            f"{s.at:%d %b %Y %H:%M} {s.actor}: {s.action} ({s.from_state or '—'} → {s.to_state})"
+            f"{_date(s.at, '%d %b %Y %H:%M')} {s.actor}: {_word(STEPS, s.action)} "
+            f"({state_name(s.from_state)} {arrow} {state_name(s.to_state)})"
             + (f" — {s.comment}" if s.comment else "")
         )
         for s in steps
     ]
-    appeal = f" Appeal until {event.appeal_until:%d %B %Y}." if event.appeal_until else ""
-    applied = (
-        f" Applied in snapshot {event.last_applied_in}."
+    said = [translated("Batch {batch}, line {line}.", batch=event.batch_id, line=record.line)]
+    if event.appeal_until:
+        said.append(translated("Appeal until {date}.", date=_date(event.appeal_until, "%d %B %Y")))
+    said.append(
+        translated("Applied in snapshot {snapshot}.", snapshot=event.last_applied_in)
         if event.last_applied_in
-        else " Not yet in a snapshot."
+        else _("Not yet in a snapshot.")
     )
+    feeds = load_feeds()
+    reason = {"hold": feeds.hold_reasons, "flag": feeds.flags}.get(event.effect, {}).get(event.code)
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H3(f"Event {event.id}: {event.state}", className="h6"),
-                html.P(event.explanation),
-                html.P(f"Batch {event.batch_id}, line {record.line}.{appeal}{applied}", className="small"),
+                html.H3(
+                    translated("Event {id}: {state}", id=event.id, state=state_name(event.state)),
+                    className="h6",
+                ),
+                html.P(components.english(event.explanation)),
+                html.P([html.Strong(_kind(event.effect, event.code)), " — ", _(reason)], className="small")
+                if reason
+                else None,
+                html.P(" ".join(said), className="small"),
                 dbc.Row(
                     [
                         dbc.Col(
                             [
-                                html.Strong("The feed's record", className="small"),
+                                html.Strong(_("The feed's record"), className="small"),
                                 html.Ul(facts, className="small"),
                             ],
                             md=4,
                         ),
                         dbc.Col(
                             [
-                                html.Strong("The registry (evidence)", className="small"),
+                                html.Strong(_("The registry (evidence)"), className="small"),
                                 html.Ul(evidence, className="small"),
                             ],
                             md=4,
                         ),
                         dbc.Col(
-                            [html.Strong("History", className="small"), html.Ul(history, className="small")],
+                            [
+                                html.Strong(_("History"), className="small"),
+                                html.Ul(history, className="small"),
+                            ],
                             md=4,
                         ),
                     ]
@@ -310,7 +424,7 @@ def act(*values):
         return no_update
     event_id = _selected(rows)
     if event_id is None:
-        return dbc.Alert("Choose an event in the table first.", color="warning")
+        return dbc.Alert(_("Choose an event in the table first."), color="warning")
     integration, principal = Integration(), current_principal()
     comment = comment if isinstance(comment, str) else None
     try:
@@ -323,8 +437,10 @@ def act(*values):
         else:
             event = integration.reverse(principal, event_id, comment or "")
     except IntegrationError as exc:
-        return dbc.Alert(str(exc), color="danger")
-    return dbc.Alert(f"Event {event.id} is {event.state}.", color="success")
+        return dbc.Alert(components.said(str(exc)), color="danger")
+    return dbc.Alert(
+        translated("Event {id} is {state}.", id=event.id, state=state_name(event.state)), color="success"
+    )
 
 
 @callback(
@@ -333,7 +449,7 @@ def act(*values):
     prevent_initial_call=True,
 )
 def chosen_file(filename):
-    return f"Chosen: {filename}" if isinstance(filename, str) else None
+    return translated("Chosen: {filename}", filename=filename) if isinstance(filename, str) else None
 
 
 @callback(
@@ -348,7 +464,7 @@ def load(n, feed, contents, filename):
     if not n:
         return no_update
     if not isinstance(feed, str):
-        return dbc.Alert("Choose the feed the file comes from.", color="warning")
+        return dbc.Alert(_("Choose the feed the file comes from."), color="warning")
     content = None
     if isinstance(contents, str) and "," in contents:
         try:
@@ -362,15 +478,21 @@ def load(n, feed, contents, filename):
     except BatchRejected as exc:
         return dbc.Alert(
             [
-                html.P(str(exc).split(";")[0] + "; nothing was loaded."),
-                html.Pre(exc.report(), className="small mb-0"),
+                html.P(
+                    translated(
+                        "{origin}: {total} problem(s); nothing was loaded.",
+                        origin=exc.origin,
+                        total=exc.total,
+                    )
+                ),
+                html.Pre(exc.report(), className="small mb-0", lang="en", dir="ltr"),
             ],
             color="danger",
             id="in-rejected",
         )
     except IntegrationError as exc:
-        return dbc.Alert(str(exc), color="danger")
-    return dbc.Alert(report.summary(), color="success", id="in-loaded")
+        return dbc.Alert(components.said(str(exc)), color="danger")
+    return dbc.Alert(components.english(report.summary()), color="success", id="in-loaded")
 
 
 @callback(
@@ -381,20 +503,31 @@ def load(n, feed, contents, filename):
 )
 def outliers(n, area):
     if not n or _mis() is None:
-        return components.refusal(REFUSED) if n else no_update
+        return components.refusal(_(REFUSED)) if n else no_update
     from dashboard.oversight import governed_gateway
 
     area = area.strip() if isinstance(area, str) and area.strip() else None
     try:
         rows = governed_gateway().outliers(current_actor(), area, 50)
     except Exception as exc:  # noqa: BLE001 — a refusal or a missing table, said plainly
-        return dbc.Alert(str(exc), color="warning")
+        return dbc.Alert(components.said(str(exc)), color="warning")
     feeds = Integration().contradictions(_mis(), 20)
     contradicting = (
         dbc.Table(
             [
                 html.Thead(
-                    html.Tr([html.Th(h) for h in ("Household", "District", "Feeds", "PMT", "For example")])
+                    html.Tr(
+                        [
+                            html.Th(_(h), className="text-nowrap")
+                            for h in (
+                                N_("Household"),
+                                N_("District"),
+                                N_("Feeds"),
+                                N_("PMT"),
+                                N_("For example"),
+                            )
+                        ]
+                    )
                 ),
                 html.Tbody(
                     [
@@ -403,8 +536,8 @@ def outliers(n, area):
                                 html.Td(r["household_id"]),
                                 html.Td(r["district_code"]),
                                 html.Td(r["contradictions"]),
-                                html.Td("" if r["pmt_score"] is None else f"{r['pmt_score']:.1f}"),
-                                html.Td(r["example"]),
+                                html.Td("" if r["pmt_score"] is None else i18n.group(r["pmt_score"], 1)),
+                                html.Td(components.english(r["example"])),
                             ]
                         )
                         for r in feeds
@@ -417,17 +550,28 @@ def outliers(n, area):
             id="in-contradictions-table",
         )
         if feeds
-        else html.P("No feed contradicts the survey yet.", className="small")
+        else html.P(_("No feed contradicts the survey yet."), className="small")
     )
-    heading = html.H3("Feeds that contradict the survey", className="h6 mt-3")
+    heading = html.H3(_("Feeds that contradict the survey"), className="h6 mt-3")
     if not rows:
-        return html.Div([html.P("No outlier here.", className="small"), heading, contradicting])
+        return html.Div([html.P(_("No outlier here."), className="small"), heading, contradicting])
     return html.Div(
         [
             dbc.Table(
                 [
                     html.Thead(
-                        html.Tr([html.Th(h) for h in ("Household", "District", "PMT", "Implied", "Why")])
+                        html.Tr(
+                            [
+                                html.Th(_(h), className="text-nowrap")
+                                for h in (
+                                    N_("Household"),
+                                    N_("District"),
+                                    N_("PMT"),
+                                    N_("Implied"),
+                                    N_("Why"),
+                                )
+                            ]
+                        )
                     ),
                     html.Tbody(
                         [
@@ -435,9 +579,9 @@ def outliers(n, area):
                                 [
                                     html.Td(r.get("household_id")),
                                     html.Td(r.get("district_code")),
-                                    html.Td(f"{r.get('pmt_score', 0):.1f}"),
-                                    html.Td(f"{r.get('implied_score', 0):.1f}"),
-                                    html.Td(r.get("reasons")),
+                                    html.Td(i18n.group(r.get("pmt_score", 0), 1)),
+                                    html.Td(i18n.group(r.get("implied_score", 0), 1)),
+                                    html.Td(components.english(r.get("reasons"))),
                                 ]
                             )
                             for r in rows

@@ -9,6 +9,8 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard import i18n, place_names
+from dashboard.i18n import _, translated
 from dashboard.oversight import governed_gateway
 from dashboard.web import current_actor
 from data import geography
@@ -21,10 +23,11 @@ def search_records(search: dict):
 
 
 def _label(table: str, column: str) -> str:
+    """A column's name as people read it: its catalogue description up to the first bracket."""
     if column == "household":
-        return "Household (pseudonym)"
+        return _("Household (pseudonym)")
     try:
-        return load_catalogue().column(table, column).description.split(" (")[0]
+        return _(load_catalogue().column(table, column).description.split(" (")[0])
     except KeyError:
         return column
 
@@ -34,14 +37,15 @@ def _value(table: str, column: str, value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     cat = load_catalogue()
     try:
         codes = cat.column(table, column).codes
     except KeyError:
         return str(value)
     if codes and cat.codelists[codes].codes:
-        return cat.codelists[codes].codes.get(str(value), str(value))
+        label = cat.codelists[codes].codes.get(str(value))
+        return _(label) if label else str(value)
     return str(value)
 
 
@@ -53,7 +57,7 @@ def build_search(trigger: str, values: dict) -> dict:
         area = (values["uc"] or "").strip() or values["tehsil"] or values["district"] or ""
         filters: dict[str, list] = {}
         for item in values["filters"] or []:
-            name, _, code = item.partition(":")
+            name, _sep, code = item.partition(":")
             filters.setdefault(name, []).append({"true": True, "false": False}.get(code, code))
         return {"type": "address", "area": area, "filters": filters}
     area = (values["pmt_uc"] or "").strip() or values["pmt_tehsil"] or ""
@@ -66,7 +70,14 @@ def tehsils_of(district: str | None):
         return []
     t = geography.tehsils()
     t = t[t.district_code == district]
-    return [{"label": r.tehsil_name, "value": r.tehsil_code} for r in t.itertuples()]
+    out = []
+    for r in t.itertuples():
+        name = place_names.text(r.tehsil_code, r.tehsil_name)
+        option = {"label": name, "value": r.tehsil_code}
+        if name != r.tehsil_name:  # the English name stays searchable on an Urdu page
+            option["search"] = f"{name} {r.tehsil_name}"
+        out.append(option)
+    return out
 
 
 @callback(
@@ -124,14 +135,22 @@ def run(
     ]
     rows = result.households
     if not rows:
-        status = dbc.Alert(result.reason or "No household matches this search.", color="light")
+        said = _(result.reason) if result.reason else _("No household matches this search.")
+        status = dbc.Alert(said, color="light")
     else:
-        parts = [f"{result.total:,} household(s)"]
+        parts = [translated("{n} household(s)", n=i18n.group(result.total))]
         if result.truncated:
-            parts.append("more match than your role may see; narrow the search")
+            parts.append(_("more match than your role may see; narrow the search"))
         if result.sampled:
-            parts.append("a fixed 1% sample with identities replaced (Basic role)")
-        parts.append(f"page {result.page} of {result.pages}; {result.rows:,} record(s) shown and logged")
+            parts.append(_("a fixed 1% sample with identities replaced (Basic role)"))
+        parts.append(
+            translated(
+                "page {page} of {pages}; {n} record(s) shown and logged",
+                page=i18n.group(result.page),
+                pages=i18n.group(result.pages),
+                n=i18n.group(result.rows),
+            )
+        )
         status = html.Div(" · ".join(parts), className="small", id="rc-summary")
     members = {
         "columns": result.columns.get("members", []),
@@ -166,7 +185,7 @@ def detail(selected, members):
         className="small",
     )
     if not shown:
-        return components.section("Household", facts)
+        return components.section(_("Household"), facts)
     cols = members["columns"] or list(shown[0])
     table = dbc.Table(
         [
@@ -181,12 +200,12 @@ def detail(selected, members):
         className="small",
         id="rc-members-table",
     )
-    parts = [facts, html.H3("Members", className="h6"), table]
+    parts = [facts, html.H3(_("Members"), className="h6"), table]
     paid = (members.get("payments") or {}).get(key) or []
     if paid:
         pcols = members.get("payment_columns") or list(paid[0])
         parts += [
-            html.H3("Kafaalat payments", className="h6"),
+            html.H3(_("Kafaalat payments"), className="h6"),
             dbc.Table(
                 [
                     html.Thead(html.Tr([html.Th(_label("payments", c)) for c in pcols])),
@@ -201,7 +220,7 @@ def detail(selected, members):
                 id="rc-payments-table",
             ),
         ]
-    return components.section("Household", parts)
+    return components.section(_("Household"), parts)
 
 
 @callback(
@@ -229,8 +248,12 @@ def export(n, last):
     else:
         frame = households
     buffer = io.StringIO()
-    buffer.write(
-        f"# NSER record search ({result.kind}), {result.rows} records, registry snapshot {result.snapshot_id}\n"
+    about = translated(
+        "NSER record search ({kind}), {n} records, registry snapshot {id}",
+        kind=result.kind,
+        n=result.rows,
+        id=result.snapshot_id,
     )
+    buffer.write(f"# {about}\n")
     frame.to_csv(buffer, index=False)
     return dcc.send_string(buffer.getvalue(), f"nser-{result.kind}-search.csv")

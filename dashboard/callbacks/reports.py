@@ -404,7 +404,11 @@ def _listing(principal) -> tuple[list, html.Div, html.Div]:
             html.Tbody(
                 [
                     html.Tr(
-                        [html.Td(r.slug), html.Td(f"v{r.version}"), html.Td(name_of(STATE_NAMES, r.state))]
+                        [
+                            html.Td(r.slug, className="ltr"),
+                            html.Td(f"v{r.version}"),
+                            html.Td(name_of(STATE_NAMES, r.state)),
+                        ]
                     )
                     for r in every
                 ]
@@ -418,7 +422,7 @@ def _listing(principal) -> tuple[list, html.Div, html.Div]:
         [
             html.Div(
                 [
-                    dcc.Link(f"{r.slug} v{r.version}", href=f"/reports/{r.slug}", className="me-2"),
+                    dcc.Link(f"{r.slug} v{r.version}", href=f"/reports/{r.slug}", className="me-2 ltr"),
                     dbc.Button(
                         _("Retire"),
                         id={"type": "ra-retire", "slug": r.slug},
@@ -632,7 +636,7 @@ def designer(
                     translated("{slug} is retired: it is no longer public.", slug=info.slug), color="warning"
                 )
     except (DesignError, WorkflowError, ReportNotFound, ValueError) as exc:
-        message = dbc.Alert(str(exc), color="danger")
+        message = dbc.Alert(_(str(exc)), color="danger")
     options, table, public = _listing(principal)
     return message, design_text, options, table, public, _history(principal, slug), preview
 

@@ -31,6 +31,18 @@ TRANSLATED = [
     "layouts/data_request.py",
     "dashboard/callbacks/data_requests.py",
     "dashboard/answers.py",
+    "layouts/integration_admin.py",
+    "dashboard/callbacks/integration.py",
+    "layouts/explore.py",
+    "dashboard/callbacks/explore.py",
+    "dashboard/explorer_state.py",
+    "dashboard/pages.py",
+    "layouts/records.py",
+    "dashboard/callbacks/records.py",
+    "layouts/admin.py",
+    "dashboard/callbacks/admin.py",
+    "layouts/report_admin.py",
+    "layouts/request_admin.py",
 ]
 DATA = ["cubes/*.yaml", "cubes/dimensions.yaml", "dashboard/requests.yaml", "dashboard/governance.yaml"]
 
@@ -62,7 +74,7 @@ def test_every_text_of_the_data_files_shown_on_pages_has_urdu(source):
 
 
 def test_translations_keep_their_placeholders_and_are_urdu():
-    placeholder = re.compile(r"\{[a-z_]*\}")
+    placeholder = re.compile(r"\{[a-z0-9_]*\}")
     for msgid, msgstr in i18n.catalog("ur").items():
         assert sorted(placeholder.findall(msgid)) == sorted(placeholder.findall(msgstr)), msgid
         assert re.search(r"[\u0600-\u06FF]", msgstr) or not re.search(r"[A-Za-z]{3}", msgid), (msgid, msgstr)
@@ -76,3 +88,26 @@ def test_lakh_crore_grouping_and_urdu_digits():
     assert i18n.group(-1234567.5, 1, grouping="south_asian", digits="latin") == "-12,34,567.5"
     assert i18n.group(1234567, grouping="south_asian", digits="urdu") == "۱۲٬۳۴٬۵۶۷"
     assert i18n.group(12.5, 1, grouping="international", digits="urdu") == "۱۲٫۵"
+
+
+def test_every_message_the_server_raises_for_people_has_urdu():
+    from dashboard.server_messages import templates
+
+    urdu = i18n.catalog("ur")
+    missing = [f"{where[0]}: {t!r}" for t, where in templates().items() if t not in urdu]
+    assert not missing, "no Urdu for these server messages:\n" + "\n".join(missing)
+
+
+def test_a_message_with_values_is_shown_in_urdu_with_the_same_values():
+    import flask
+
+    with flask.Flask("t").test_request_context("/?lang=ur"):
+        shown = i18n.gettext("the measure beneficiaries is not available at your access level")
+        assert "beneficiaries" in shown and re.search(r"[\u0600-\u06FF]", shown)
+        assert (
+            i18n.gettext("no such sentence exists in any catalog") == "no such sentence exists in any catalog"
+        )
+    with flask.Flask("t").test_request_context("/?lang=en"):
+        assert i18n.gettext("the measure beneficiaries is not available at your access level").startswith(
+            "the measure"
+        )

@@ -17,6 +17,7 @@ import time
 
 from dash import html
 
+from cubes.rollups import NATIONAL_CODE
 from dashboard import i18n
 
 REFRESH_S = 30  # how long a worker keeps the corrections before reading them again
@@ -84,6 +85,10 @@ def forget_cache() -> None:
 
 
 def urdu_name(code: str) -> str | None:
+    """The Urdu name of a unit: MIS's correction, else the reference's; the country itself is in the
+    catalog (the gateway's national row is named "Pakistan")."""
+    if code == NATIONAL_CODE:
+        return i18n.catalog("ur").get("Pakistan")
     return _current_corrections().get(code) or _reference().get(code)
 
 

@@ -28,6 +28,7 @@ TRANSLATED = [
     "layouts/reports.py",
     "layouts/report.py",
     "dashboard/callbacks/reports.py",
+    "dashboard/report_pdf.py",
     "layouts/data_request.py",
     "dashboard/callbacks/data_requests.py",
     "dashboard/answers.py",

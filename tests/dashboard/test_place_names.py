@@ -28,6 +28,7 @@ def urdu(store_url, monkeypatch):
 
 def test_urdu_names_with_a_visible_english_fallback(urdu):
     assert place_names.text("PK6", "Punjab") == "پنجاب"
+    assert place_names.text("PK", "Pakistan") == "پاکستان"  # the gateway's national row
     code, english = place_names.missing()[0]
     assert place_names.text(code, english) == english
     shown = place_names.component(code, english)

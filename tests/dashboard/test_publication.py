@@ -19,19 +19,88 @@ DESIGNS = Path(__file__).resolve().parents[2] / "dashboard" / "report_designs"
 
 
 def pdf_text(pdf: bytes) -> str:
-    """The page streams of a reportlab PDF, decoded (ASCII85 then Flate), as text."""
-    import base64
+    """The text of every page of a PDF as a reader would copy it (pypdf, through the fonts' ToUnicode),
+    with line breaks and runs of spaces as one space (a sentence may wrap)."""
+    import io
     import re
-    import zlib
 
-    out = []
-    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
-        data = stream.strip()
-        try:
-            out.append(zlib.decompress(base64.a85decode(data, adobe=True)).decode("latin-1"))
-        except (ValueError, zlib.error):  # not a page stream (fonts, images)
-            continue
-    return "\n".join(out)
+    from pypdf import PdfReader
+
+    return re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages))
+
+
+def pdf_fonts(pdf: bytes) -> dict[str, dict[bytes, str]]:
+    """Each font the pages use, by base name (subset prefix dropped), with its ToUnicode map: glyph code
+    (two bytes) → the text that glyph stands for."""
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    fonts: dict[str, dict[bytes, str]] = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            cmap = (
+                font["/ToUnicode"].get_object().get_data().decode("latin-1") if "/ToUnicode" in font else ""
+            )
+            pairs = re.findall(r"<([0-9A-F]{4})> <([0-9A-F]+)>", cmap.partition("beginbfchar")[2])
+            fonts.setdefault(str(font["/BaseFont"]).lstrip("/").split("+")[-1], {}).update(
+                {bytes.fromhex(c): bytes.fromhex(u).decode("utf-16-be") for c, u in pairs}
+            )
+    return fonts
+
+
+def drawn_text(pdf: bytes) -> list[str]:
+    """What each text object (BT … ET: a line, a table cell) draws, glyph by glyph in the order drawn
+    (left to right on the page), each glyph read through its font's ToUnicode map; glyphs that map to
+    nothing (the dots Nastaliq draws apart from their letter) are left out. pypdf's own extraction
+    reorders shaped Nastaliq by glyph position, so Urdu words come out scrambled; read right to left
+    (reversed glyph by glyph), a line of Urdu drawn here gives back its words in their logical order."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.generic import ContentStream
+
+    reader = PdfReader(io.BytesIO(pdf))
+    maps, lines = pdf_fonts(pdf), []
+    for page in reader.pages:
+        names = {
+            name: str(ref.get_object()["/BaseFont"]).lstrip("/").split("+")[-1]
+            for name, ref in page["/Resources"]["/Font"].items()
+        }
+        font, glyphs = {}, []
+        for operands, op in ContentStream(page.get_contents(), reader).operations:
+            if op == b"Tf":
+                font = maps[names[operands[0]]]
+            elif op in (b"Tj", b"TJ"):
+                for s in operands[0] if op == b"TJ" else operands:
+                    if isinstance(s, str | bytes):
+                        data = s.original_bytes
+                        glyphs += [font.get(data[i : i + 2], "") for i in range(0, len(data), 2)]
+            elif op == b"ET":
+                lines.append("".join(glyphs))
+                glyphs = []
+    return lines
+
+
+def save_artifact(name: str, pdf: bytes) -> Path:
+    """Keep a PDF under test-artifacts/ (git-ignored) with a PNG of its first page where poppler is
+    installed, to look at."""
+    import shutil
+    import subprocess
+
+    folder = Path(__file__).resolve().parents[2] / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.pdf"
+    path.write_bytes(pdf)
+    if shutil.which("pdftoppm"):
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "110", "-f", "1", "-l", "1", "-singlefile", path, folder / name],
+            check=True,
+            timeout=60,
+        )
+    return path
 
 
 @pytest.fixture()
@@ -111,12 +180,50 @@ def test_the_whole_report_as_pdf_holds_the_stamp_and_the_published_values(publis
     reports = published("beneficiary-households-by-province")
     rendered = publication.render("beneficiary-households-by-province", None, reports)
     pdf = report_pdf(rendered)
+    save_artifact("report-en", pdf)
     assert pdf.startswith(b"%PDF-")
     text = pdf_text(pdf)
     assert "Beneficiary households by province" in text
-    assert "approved by dg" in text and "registry as of" in text
+    assert "Version 1" in text and "approved by dg" in text and "registry as of" in text
     punjab = next(r for r in rendered.panels[1][1].rows if r["province_code"] == "PK6")
-    assert f"({punjab['households']:,})" in text  # the table carries the protected value shown
+    assert f"{punjab['households']:,}" in text  # the table carries the protected value shown
+    assert "Benazir Income Support Programme — National Socio-Economic Registry." in text
+    fonts = pdf_fonts(pdf)
+    assert "NotoSans" in fonts and not any("Nastaliq" in f for f in fonts), fonts.keys()
+
+
+def test_the_report_as_pdf_under_an_urdu_request_is_urdu_in_nastaliq_right_to_left(published):
+    import flask
+
+    from dashboard import i18n
+    from dashboard.report_pdf import report_pdf
+
+    reports = published("beneficiary-households-by-province")
+    with flask.Flask("t").test_request_context("/?lang=ur"):
+        rendered = publication.render("beneficiary-households-by-province", None, reports)
+        pdf = report_pdf(rendered)
+        punjab = next(r for r in rendered.panels[1][1].rows if r["province_code"] == "PK6")
+        households = i18n.group(punjab["households"])  # lakh/crore, the Urdu default
+    save_artifact("report-ur", pdf)
+    assert pdf.startswith(b"%PDF-")
+    fonts = pdf_fonts(pdf)
+    assert "NotoNastaliqUrdu" in fonts and "NotoNastaliqUrduBold" in fonts, fonts.keys()  # embedded
+    # shaped: a letter is drawn in several glyphs (its joined forms), not one isolated form per letter
+    forms = [text for text in fonts["NotoNastaliqUrdu"].values() if text == "\u0628"]  # ب
+    assert len(forms) > 1, forms
+    # right to left: each line drawn, read from its right end, is the Urdu in its logical order
+    lines = [line.replace("\u2066", "").replace("\u2069", "") for line in drawn_text(pdf)]
+    urdu = "\n".join(line[::-1] for line in lines)
+    stamp = next(line for line in urdu.splitlines() if "ورژن" in line)
+    assert "کو منظور کی" in stamp and "رجسٹری بمطابق" in stamp  # approved on, registry as of
+    assert "صوبہ وار مستحق گھرانے" in urdu  # the design's Urdu title
+    assert "پنجاب" in urdu and "صوبہ" in urdu  # a province's Urdu name and the translated header
+    assert "Version" not in "".join(lines) and "approved by" not in "".join(lines)
+    # numbers keep their digits left to right, grouped the Urdu reader's way (lakh/crore by default)
+    assert households in lines
+    # a table's first column (the province code) is its rightmost: drawn after the name, left to right
+    code = lines.index("PK6")
+    assert lines[code - 1][::-1] == "پنجاب", lines[code - 3 : code + 1]
 
 
 def test_reports_from_the_command_line(published, tmp_path):

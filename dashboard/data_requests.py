@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from dashboard import governance
+from dashboard import governance, i18n
+from dashboard.i18n import translated
 
 RULES_PATH = Path(__file__).with_name("requests.yaml")
 log = logging.getLogger(__name__)
@@ -390,6 +391,7 @@ class DataRequests:
                 frequency=f["frequency"],
                 channel=f["channel"],
                 callback_url=f.get("callback_url") or None,
+                language=i18n.language(),  # the page's: the requester's mails are written in it
                 report_slug=f.get("report_slug") or None,
                 forum=r.forum,
                 route_reason=r.why,
@@ -440,19 +442,31 @@ class DataRequests:
         return reference, key, r, due
 
     def _tell_requester_of_submission(self, f, reference, r, service, due) -> None:
-        if r.forum == "none":
-            body = (
-                f"Your request {reference} needs no authorization: {r.why}.\n"
-                f"Open the report at /reports/{f.get('report_slug')}."
-            )
-        else:
-            body = (
-                f"We received your request {reference}. It goes to the {r.forum_label} ({r.why}).\n"
-                f"Expected answer by {due:%A %d %B %Y} ({service}).\n\n"
-                "Check its status on the request page with your reference and the status key shown when "
-                "you submitted (for your protection the key is not repeated here)."
-            )
-        self.outbox.notify(f["email"], f"NSER data request {reference} received", body, reference)
+        """The requester's receipt, in the language of the page they asked from."""
+        with i18n.speaking(i18n.language()):
+            _ = i18n.gettext
+            if r.forum == "none":
+                body = translated(
+                    "Your request {reference} needs no authorization: {why}.\n"
+                    "Open the report at /reports/{slug}.",
+                    reference=reference,
+                    why=_(r.why),
+                    slug=f.get("report_slug"),
+                )
+            else:
+                body = translated(
+                    "We received your request {reference}. It goes to the {forum} ({why}).\n"
+                    "Expected answer by {due} ({service}).\n\n"
+                    "Check its status on the request page with your reference and the status key shown when "
+                    "you submitted (for your protection the key is not repeated here).",
+                    reference=reference,
+                    forum=_(r.forum_label),
+                    why=_(r.why),
+                    due=i18n.long_date(due),
+                    service=_(service),
+                )
+            subject = translated("NSER data request {reference} received", reference=reference)
+        self.outbox.notify(f["email"], subject, body, reference)
 
     # -- the requester ----------------------------------------------------------------------------------
 
@@ -926,23 +940,52 @@ class DataRequests:
         return out
 
     def _tell_requester_of_decision(self, row, state: str, comment: str | None, provisioned) -> None:
-        if state == "approved":
-            got = []
-            if provisioned.get("user"):
-                got.append(f"a web portal account ({provisioned['user']}, role {provisioned['record_role']})")
-            if provisioned.get("api_client"):
-                got.append(f"an API client ({provisioned['api_client']})")
-            body = (
-                f"Your request {row.reference} was approved"
-                + (f": {comment}" if comment else ".")
-                + f"\n\nGranted: {' and '.join(got)}, until {provisioned['expires']}.\n"
-                "Collect your credentials once on the request page: open the status box with your "
-                "reference and status key and choose 'Collect credentials'. The portal asks you to set "
-                "your own password at the first login."
-            )
-        else:
-            body = f"Your request {row.reference} was not approved.\n\nThe {load_rules()['forums'][row.forum]} wrote: {comment}"
-        self.outbox.notify(row.email, f"NSER data request {row.reference} {state}", body, row.reference)
+        """The decision, told to the requester in the language of their request (not the forum's page)."""
+        with i18n.speaking(row.language):
+            _ = i18n.gettext
+            if state == "approved":
+                got = []
+                if provisioned.get("user"):
+                    got.append(
+                        translated(
+                            "a web portal account ({user}, role {role})",
+                            user=provisioned["user"],
+                            role=_(provisioned["record_role"]),
+                        )
+                    )
+                if provisioned.get("api_client"):
+                    got.append(translated("an API client ({client})", client=provisioned["api_client"]))
+                said = (
+                    translated(
+                        "Your request {reference} was approved: {comment}",
+                        reference=row.reference,
+                        comment=comment,
+                    )
+                    if comment
+                    else translated("Your request {reference} was approved.", reference=row.reference)
+                )
+                body = (
+                    said
+                    + "\n\n"
+                    + translated(
+                        "Granted: {granted}, until {expires}.\n"
+                        "Collect your credentials once on the request page: open the status box with your "
+                        "reference and status key and choose 'Collect credentials'. The portal asks you to set "
+                        "your own password at the first login.",
+                        granted=_(" and ").join(got),
+                        expires=provisioned["expires"],
+                    )
+                )
+                subject = translated("NSER data request {reference} approved", reference=row.reference)
+            else:
+                body = translated(
+                    "Your request {reference} was not approved.\n\nThe {forum} wrote: {comment}",
+                    reference=row.reference,
+                    forum=_(load_rules()["forums"][row.forum]),
+                    comment=comment,
+                )
+                subject = translated("NSER data request {reference} rejected", reference=row.reference)
+        self.outbox.notify(row.email, subject, body, row.reference)
 
     def overdue(self, today: dt.date | None = None) -> list:
         """Open requests past their due date, oldest first."""

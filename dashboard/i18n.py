@@ -13,6 +13,8 @@ Urdu digits (۱۲۳); both are a reader's choice kept in cookies, with lakh/cror
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import re
 from pathlib import Path
@@ -48,10 +50,27 @@ def catalog(language: str) -> dict[str, str]:
     return messages
 
 
+_SPOKEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("nser_spoken", default=None)
+
+
+@contextlib.contextmanager
+def speaking(lang: str | None):
+    """Speak another language than the request's for a while: a mail to a requester is written in the
+    language of their request, whatever the page of the forum member who decides it."""
+    token = _SPOKEN.set(lang if lang in LANGUAGES else DEFAULT)
+    try:
+        yield
+    finally:
+        _SPOKEN.reset(token)
+
+
 def language() -> str:
-    """The language of this request (English outside a request)."""
+    """The language being spoken: ``speaking()``'s, else this request's (English outside a request)."""
     import flask
 
+    spoken = _SPOKEN.get()
+    if spoken:
+        return spoken
     if not flask.has_request_context():
         return DEFAULT
     cached = flask.g.get("nser_lang")
@@ -131,6 +150,15 @@ def page_title(message: str):
 def translated(message: str, **values) -> str:
     """A translated template filled in: ``translated("{n} households", n=fmt(42))``."""
     return gettext(message).format(**values)
+
+
+def long_date(day) -> str:
+    """A date written out in the language being spoken: "Monday 07 December 2026", "پیر 7 دسمبر 2026"."""
+    if language() == DEFAULT:
+        return f"{day:%A %d %B %Y}"
+    from babel.dates import format_date
+
+    return format_date(day, "EEEE d MMMM y", locale=language())
 
 
 def number_style() -> tuple[str, str]:

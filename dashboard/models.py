@@ -292,6 +292,7 @@ class DataRequest(Base):
     submitted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     channel: Mapped[str] = mapped_column(String(10), default="portal")  # portal | api | both
     callback_url: Mapped[str | None] = mapped_column(String(400))  # the API client's async answers
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")  # of the mails
     credentials_collected_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 

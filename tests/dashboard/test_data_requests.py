@@ -423,6 +423,34 @@ def test_statistics_in_a_published_report_need_no_authorization(desk, store_engi
         requests.submit({**FORM, "data_type": "statistical", "report_slug": "nope"})
 
 
+def test_a_requester_who_asked_in_urdu_is_written_to_in_urdu(desk, store_engine):
+    import flask
+
+    from dashboard import i18n
+
+    requests, accounts = desk
+    with flask.Flask("t").test_request_context("/request?lang=ur"):
+        reference, _, _, _ = requests.submit(FORM, documents=NDA)
+    with flask.Flask("t").test_request_context("/admin/requests?lang=en"):  # the forum decides in English
+        requests.decide(accounts.get("dg"), reference, False, "Please narrow the request to two districts")
+    mails = {n.subject: n for n in Outbox(store_engine).recent(10, reference=reference)}
+    received = mails[f"این ایس ای آر ڈیٹا کی درخواست {reference} موصول ہو گئی"]
+    assert "ہمیں آپ کی درخواست" in received.body and "ڈائریکٹر جنرل" in received.body
+    rejected = mails[f"این ایس ای آر ڈیٹا کی درخواست {reference} منظور نہیں ہوئی"]
+    assert "Please narrow the request to two districts" in rejected.body  # the forum's own words, as written
+    assert rejected.body.startswith(f"آپ کی درخواست {reference} منظور نہیں ہوئی۔")
+    # the forum's own mailbox is written to in English, the desk's working language
+    assert f"New data request {reference} for the Director General NSER" in mails
+    with flask.Flask("t").test_request_context("/request?lang=ur"):
+        second, _, _, due = requests.submit(FORM, documents=NDA)
+    requests.decide(accounts.get("dg"), second, True, None, {"record_role": "basic"})  # from the CLI: no page
+    mails = {n.subject: n for n in Outbox(store_engine).recent(10, reference=second)}
+    approved = mails[f"این ایس ای آر ڈیٹا کی درخواست {second} منظور ہو گئی"].body
+    assert approved.startswith(f"آپ کی درخواست {second} منظور ہو گئی۔") and "رول بیسک" in approved
+    with flask.Flask("t").test_request_context("/?lang=ur"):
+        assert i18n.long_date(due) in mails[f"این ایس ای آر ڈیٹا کی درخواست {second} موصول ہو گئی"].body
+
+
 def test_a_forum_member_sees_only_their_forums_requests(desk):
     requests, accounts = desk
     requests.submit({**FORM, "data_type": "secret"}, documents=NDA)

@@ -27,6 +27,9 @@ from dashboard.audit import AccessLog, Entry
 from dashboard.oversight import actor_for
 from data.secrets import kept_secret
 
+SERVER_ERROR = i18n.N_("Something went wrong on our side. The error was logged; please try again.")
+BACK_HOME = i18n.N_("Back to NSER Insight")
+
 log = logging.getLogger(__name__)
 CSRF_FIELD = "csrf_token"
 
@@ -112,7 +115,10 @@ def _check_csrf() -> None:
     expected = session.get(CSRF_FIELD, "")
     if not expected or not hmac.compare_digest(sent, expected):
         abort(
-            400, description="the form expired or did not come from this site; reload the page and try again"
+            400,
+            description=i18n.N_(
+                "the form expired or did not come from this site; reload the page and try again"
+            ),
         )
 
 
@@ -309,12 +315,16 @@ def configure(server: Flask, script_hashes_fn) -> None:
             code, message = exc.code or 500, exc.description or exc.name
         else:
             log.exception("unhandled error")
-            code, message = 500, "Something went wrong on our side. The error was logged; please try again."
+            code, message = 500, SERVER_ERROR
+        # in the reader's language and direction: werkzeug's own descriptions are in the catalog too
+        lang, direction = i18n.language(), i18n.direction()
+        sheet = "bootstrap-rtl/bootstrap.rtl.min.css" if direction == "rtl" else "bootstrap/bootstrap.min.css"
         body = (
-            f"<!doctype html><html lang='en'><head><title>NSER Insight</title>"
-            f"<link rel='stylesheet' href='/assets/vendor/bootstrap/bootstrap.min.css'></head>"
-            f"<body class='container py-5'><h1 class='h4'>{code}</h1><p>{escape(message)}</p>"
-            f"<p><a href='/'>Back to NSER Insight</a></p></body></html>"
+            f"<!doctype html><html lang='{lang}' dir='{direction}'><head><meta charset='utf-8'>"
+            f"<title>{escape(i18n.gettext('NSER Insight'))}</title>"
+            f"<link rel='stylesheet' href='/assets/vendor/{sheet}'></head>"
+            f"<body class='container py-5'><h1 class='h4'>{code}</h1><p>{escape(i18n.gettext(message))}</p>"
+            f"<p><a href='/'>{escape(i18n.gettext(BACK_HOME))}</a></p></body></html>"
         )
         return flask.Response(body, status=code, mimetype="text/html")
 

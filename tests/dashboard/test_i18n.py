@@ -44,6 +44,7 @@ TRANSLATED = [
     "dashboard/callbacks/admin.py",
     "layouts/report_admin.py",
     "layouts/request_admin.py",
+    "dashboard/web.py",
 ]
 DATA = ["cubes/*.yaml", "cubes/dimensions.yaml", "dashboard/requests.yaml", "dashboard/governance.yaml"]
 

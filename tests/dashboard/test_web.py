@@ -150,6 +150,10 @@ def test_errors_show_a_plain_page_without_internals(server):
     assert b"Something went wrong" in broken.data
     assert b"warehouse.duckdb" not in broken.data and b"Traceback" not in broken.data
     assert "Content-Security-Policy" in broken.headers
+    urdu = client.get("/no-such-page?lang=ur").get_data(as_text=True)
+    assert "<html lang='ur' dir='rtl'>" in urdu and "bootstrap.rtl.min.css" in urdu
+    assert "مطلوبہ صفحہ سرور پر نہیں ملا" in urdu and "واپس NSER Insight پر" in urdu
+    assert "ہماری طرف سے کچھ غلط ہو گیا" in client.get("/boom?lang=ur").get_data(as_text=True)
 
 
 def test_health_check(server):

@@ -284,6 +284,7 @@ def build_cubes(
         shutil.rmtree(final.with_name(f".{final.name}.spill"), ignore_errors=True)
     con.close()
     os.replace(staging, final)
+    store.serve(snap.snapshot_id)  # the app answers from it from now on
     progress(f"cubes for {snap.snapshot_id} built in {summary['duration_s']} s → {final}")
     return summary
 

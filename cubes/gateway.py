@@ -101,6 +101,8 @@ class Gateway:
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
         self._snapshot_id: str | None = None
+        self._stamp: tuple[str | None, str] | None = None  # SERVING's content when last connected
+        self._retired: list[duckdb.DuckDBPyConnection] = []  # previous snapshots' connections
         self._as_of: str | None = None
         self._sizes: dict[str, int] = {}
         self._specs: dict[str, list[RollupSpec]] = {}
@@ -121,18 +123,20 @@ class Gateway:
     # -- connection to the current snapshot --------------------------------------------------------
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
-        """Reconnect when a new snapshot became current, so readers follow atomic swaps."""
-        current = self.store.current_id()
+        """Reconnect when a new snapshot is serving (its cubes built), so readers follow atomic swaps;
+        a newer warehouse whose cubes are still being built is not answered from yet."""
+        stamp = self.store.serving_stamp()
         with self._lock:
-            if self._con is None or current != self._snapshot_id:
-                snap = self.store.require_current()
+            if self._con is None or stamp != self._stamp:
+                snap = self.store.get(stamp[0]) if stamp[0] else self.store.serving()
                 cpath = cubes_path(snap)
                 if not cpath.exists():
                     raise Refused(
                         "the statistics for the current snapshot are not built yet; run `nser cubes build`"
                     )
-                if self._con is not None:
-                    self._con.close()
+                if self._con is not None:  # its cursors may still be answering: closed when they are done
+                    self._retired.append(self._con)
+                self._close_retired()
                 con = duckdb.connect(str(cpath), read_only=True)
                 con.execute(f"ATTACH IF NOT EXISTS '{snap.path}' AS wh (READ_ONLY)")
                 rows = con.execute("SELECT cube, rollup, tbl, geo_level, dims, rows FROM rollups").fetchall()
@@ -166,10 +170,22 @@ class Gateway:
                     ).fetchone()[0]
                 )
                 self._con, self._snapshot_id, self._as_of = con, snap.snapshot_id, snap.as_of
+                self._stamp = stamp
                 self._sparsity.clear()
                 if self._cache is not None:
                     self._cache.clear()
             return self._con.cursor()
+
+    def _close_retired(self) -> None:
+        """Close the connections to earlier snapshots that no cursor is using any more (DuckDB refuses to
+        close a connection while one of its cursors runs a query)."""
+        still = []
+        for con in self._retired:
+            try:
+                con.close()
+            except duckdb.Error:
+                still.append(con)
+        self._retired = still
 
     # -- public entry point ------------------------------------------------------------------------
 

@@ -92,7 +92,7 @@ def render(
     if info is None:
         raise ReportNotFound(f"no published report {slug!r}")
     params = choose_parameters(info, requested)
-    snapshot = SnapshotStore().require_current()
+    snapshot = SnapshotStore().serving()  # the one the gateway answers from
     design = hashlib.sha256(canonical(info.design).encode()).hexdigest()[:16]  # (a re-used store)
     key = ("report", info.slug, info.version, design, snapshot.snapshot_id, tuple(sorted(params.items())))
     hit = cache().get(key)

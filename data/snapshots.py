@@ -6,9 +6,15 @@ atomically replacing the small ``CURRENT`` pointer file. Readers that opened the
 reading it; they notice the new snapshot id and reconnect. A failed build leaves nothing behind and the
 previous snapshot stays current and untouched.
 
+The app answers from the *serving* snapshot, not the current one: a new warehouse is current as soon as
+it is published, but its cubes take minutes to build at national scale, and until they are in place the
+gateway keeps answering from the previous snapshot. ``build_cubes`` names a snapshot serving once its
+cubes file is in place, so a swap under load never shows a refusal or a half-built state.
+
 Layout of ``$NSER_DATA_DIR`` (default: ``data/snapshots`` in the repository, git-ignored)::
 
-    CURRENT                      snapshot id of the current snapshot
+    CURRENT                      snapshot id of the current snapshot (the newest published warehouse)
+    SERVING                      snapshot id the app answers from: the newest whose cubes are built
     <snapshot_id>.duckdb         the warehouse
     <snapshot_id>.json           its manifest (what `nser warehouse info` prints)
     .staging/                    builds in progress
@@ -76,6 +82,45 @@ class SnapshotStore:
         except FileNotFoundError:
             return None
         return value or None
+
+    @property
+    def serving_pointer(self) -> Path:
+        return self.root / "SERVING"
+
+    def serving_stamp(self) -> tuple[str | None, str]:
+        """(serving snapshot id, the stamp of its cubes build): a reader reconnects when either changes,
+        so cubes rebuilt for the same snapshot (a cube added) are followed too."""
+        try:
+            parts = self.serving_pointer.read_text(encoding="utf-8").split()
+        except FileNotFoundError:
+            parts = []
+        if (
+            parts
+            and (self.root / f"{parts[0]}.duckdb").exists()
+            and (self.root / f"{parts[0]}.json").exists()
+        ):
+            return parts[0], " ".join(parts[1:])
+        return self.current_id(), ""
+
+    def serving_id(self) -> str | None:
+        """The snapshot the app answers from: the one named SERVING while its files are there, else the
+        current one (a data directory from before SERVING existed, or a first build)."""
+        return self.serving_stamp()[0]
+
+    def serving(self) -> Snapshot:
+        sid = self.serving_id()
+        if sid is None:
+            raise SnapshotError(
+                f"no warehouse snapshot in {self.root}; run `nser warehouse build` (or set NSER_DATA_DIR)"
+            )
+        return self.get(sid)
+
+    def serve(self, snapshot_id: str) -> None:
+        """Name a snapshot serving (its cubes are in place), atomically."""
+        self.get(snapshot_id)  # it exists
+        tmp = self.root / ".SERVING.tmp"
+        tmp.write_text(f"{snapshot_id} {secrets.token_hex(4)}\n", encoding="utf-8")
+        os.replace(tmp, self.serving_pointer)
 
     def current(self) -> Snapshot | None:
         """The current snapshot, or None when nothing has been built yet."""
@@ -148,12 +193,12 @@ class SnapshotStore:
         return Snapshot(staging.snapshot_id, final, manifest)
 
     def prune(self, keep: int = KEEP_SNAPSHOTS) -> None:
-        """Delete all but the newest ``keep`` snapshots (never the current one).
+        """Delete all but the newest ``keep`` snapshots (never the current or the serving one).
 
         Open readers of a deleted file keep their handle (POSIX), so pruning never breaks a query.
         """
-        current = self.current_id()
-        ids = [s for s in self.list_ids() if s != current]
+        kept = {self.current_id(), self.serving_id()}
+        ids = [s for s in self.list_ids() if s not in kept]
         for sid in ids[: max(0, len(ids) - (keep - 1))]:
             (self.root / f"{sid}.duckdb").unlink(missing_ok=True)
             (self.root / f"{sid}.json").unlink(missing_ok=True)

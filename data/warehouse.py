@@ -158,6 +158,8 @@ def info(store: SnapshotStore | None = None) -> dict:
         "snapshot_id": snap.snapshot_id,
         "data_dir": str(store.root),
         "size_mb": round(snap.path.stat().st_size / 2**20, 1),
+        # the app answers from this one; it differs from snapshot_id while new cubes are being built
+        "serving_snapshot_id": store.serving_id(),
     }
 
 

@@ -18,6 +18,8 @@ by snapshot, tier and scope as well as the query, so an MIS answer is never serv
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import json
 import threading
@@ -82,6 +84,42 @@ class Result:
         }
 
 
+@dataclass
+class _Served:
+    """One snapshot as the gateway answers from it: its connection and what was read once from its cubes
+    file. A request pins one for its whole duration (``Gateway.pinned``), so every answer of a page comes
+    from the same snapshot even when a new one is swapped in meanwhile."""
+
+    con: duckdb.DuckDBPyConnection
+    stamp: tuple[str | None, str]
+    snapshot_id: str
+    as_of: str
+    specs: dict[str, list[RollupSpec]]
+    sizes: dict[str, int]
+    data_members: dict[str, dict[str, list[str]]]
+    max_size: int
+    areas: pd.DataFrame
+    parents: dict[str, str]
+    names: dict[str, str]
+    by_level: dict[str, list[str]]
+    levels: dict[str, str]
+    cnic_lookup: bool
+    ancestor_cache: dict[str, frozenset] = field(default_factory=dict)
+    sparsity: dict[tuple, bool] = field(default_factory=dict)
+    users: int = 0  # threads pinned to it; a retired snapshot is closed when none is
+
+
+def _pinned(method):
+    """Run a public gateway method inside ``pinned()``: one snapshot for the whole call."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.pinned():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class Gateway:
     """Answers cube queries for actors. One per process; safe to share between threads."""
 
@@ -99,96 +137,143 @@ class Gateway:
         # Optional daily quotas: an object with check(actor, cells) and the exception class it raises.
         self.quota = quota
         self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
-        self._snapshot_id: str | None = None
-        self._stamp: tuple[str | None, str] | None = None  # SERVING's content when last connected
-        self._retired: list[duckdb.DuckDBPyConnection] = []  # previous snapshots' connections
-        self._as_of: str | None = None
-        self._sizes: dict[str, int] = {}
-        self._specs: dict[str, list[RollupSpec]] = {}
-        self._data_members: dict[str, dict[str, list[str]]] = {}
-        self._areas: pd.DataFrame | None = None
+        self._served: _Served | None = None  # the newest serving snapshot, opened
+        self._retired: list[_Served] = []  # earlier ones some request is still pinned to
+        self._local = threading.local()  # this thread's pinned snapshot and pin depth
         self._cache: OrderedDict[tuple, Result] | None = OrderedDict() if cache else None
-        self._sparsity: dict[tuple, bool] = {}
-        self._max_size = 1
-        self._parents: dict[str, str] = {}
-        self._names: dict[str, str] = {}
-        self._by_level: dict[str, list[str]] = {}
-        self._levels: dict[str, str] = {}
-        self._cnic_lookup = False
-        self._ancestor_cache: dict[str, frozenset] = {}
         policy = self.model.policy
         self._ptable = sdc.load_ptable(str(self.model.ptable_path), policy["ptable"]["cap"])
 
     # -- connection to the current snapshot --------------------------------------------------------
 
-    def _connection(self) -> duckdb.DuckDBPyConnection:
-        """Reconnect when a new snapshot is serving (its cubes built), so readers follow atomic swaps;
-        a newer warehouse whose cubes are still being built is not answered from yet."""
+    def _open(self, stamp: tuple[str | None, str]) -> _Served:
+        snap = self.store.get(stamp[0]) if stamp[0] else self.store.serving()
+        cpath = cubes_path(snap)
+        if not cpath.exists():
+            raise Refused("the statistics for the current snapshot are not built yet; run `nser cubes build`")
+        con = duckdb.connect(str(cpath), read_only=True)
+        con.execute(f"ATTACH IF NOT EXISTS '{snap.path}' AS wh (READ_ONLY)")
+        specs: dict[str, list[RollupSpec]] = {}
+        sizes: dict[str, int] = {}
+        for cube, name, tbl, level, dims, n in con.execute(
+            "SELECT cube, rollup, tbl, geo_level, dims, rows FROM rollups"
+        ).fetchall():
+            specs.setdefault(cube, []).append(RollupSpec(name, cube, level, tuple(dims)))
+            sizes[tbl] = n
+        info = json.loads(con.execute("SELECT summary FROM build_info").fetchone()[0])
+        # the whole country is one more area, above the provinces
+        areas = con.execute(
+            f"SELECT 'national' AS level, '{NATIONAL_CODE}' AS code, 'Pakistan' AS name, NULL AS parent_code "
+            f"UNION ALL SELECT level, code, name, CASE WHEN level = 'province' THEN '{NATIONAL_CODE}' "
+            "ELSE parent_code END FROM wh.geo_units"
+        ).df()
+        return _Served(
+            con=con,
+            stamp=stamp,
+            snapshot_id=snap.snapshot_id,
+            as_of=snap.as_of,
+            specs=specs,
+            sizes=sizes,
+            data_members={c: v.get("members", {}) for c, v in info["cubes"].items()},
+            max_size=int(info.get("max_household_size", 1)),
+            areas=areas,
+            parents={c: p for c, p in zip(areas.code, areas.parent_code, strict=True) if isinstance(p, str)},
+            names=dict(zip(areas.code, areas.name, strict=True)),
+            by_level={lv: sorted(g.code) for lv, g in areas.groupby("level")},
+            levels=dict(zip(areas.code, areas.level, strict=True)),
+            # the CNIC lookup of record search (cube files built before it have none)
+            cnic_lookup=bool(
+                con.execute(
+                    "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'cnic_lookup' "
+                    "AND column_name = 'm_last' AND database_name = current_database()"
+                ).fetchone()[0]
+            ),
+        )
+
+    def _acquire(self) -> _Served:
+        """The snapshot this thread answers from: the one it is pinned to, else the newest serving one —
+        opened anew when SERVING changed (a new snapshot's cubes are in place, or cubes were rebuilt), so
+        readers follow atomic swaps; a newer warehouse whose cubes are still being built is not answered
+        from yet. Inside ``pinned()`` the snapshot is pinned until the block ends."""
+        local = self._local
+        served = getattr(local, "served", None)
+        if served is not None:
+            return served
         stamp = self.store.serving_stamp()
         with self._lock:
-            if self._con is None or stamp != self._stamp:
-                snap = self.store.get(stamp[0]) if stamp[0] else self.store.serving()
-                cpath = cubes_path(snap)
-                if not cpath.exists():
-                    raise Refused(
-                        "the statistics for the current snapshot are not built yet; run `nser cubes build`"
-                    )
-                if self._con is not None:  # its cursors may still be answering: closed when they are done
-                    self._retired.append(self._con)
-                self._close_retired()
-                con = duckdb.connect(str(cpath), read_only=True)
-                con.execute(f"ATTACH IF NOT EXISTS '{snap.path}' AS wh (READ_ONLY)")
-                rows = con.execute("SELECT cube, rollup, tbl, geo_level, dims, rows FROM rollups").fetchall()
-                self._specs, self._sizes = {}, {}
-                for cube, name, tbl, level, dims, n in rows:
-                    self._specs.setdefault(cube, []).append(RollupSpec(name, cube, level, tuple(dims)))
-                    self._sizes[tbl] = n
-                info = json.loads(con.execute("SELECT summary FROM build_info").fetchone()[0])
-                self._data_members = {c: v.get("members", {}) for c, v in info["cubes"].items()}
-                self._max_size = int(info.get("max_household_size", 1))
-                # the whole country is one more area, above the provinces
-                self._areas = con.execute(
-                    f"SELECT 'national' AS level, '{NATIONAL_CODE}' AS code, 'Pakistan' AS name, NULL AS parent_code "
-                    f"UNION ALL SELECT level, code, name, CASE WHEN level = 'province' THEN '{NATIONAL_CODE}' "
-                    "ELSE parent_code END FROM wh.geo_units"
-                ).df()
-                self._parents = {
-                    c: p
-                    for c, p in zip(self._areas.code, self._areas.parent_code, strict=True)
-                    if isinstance(p, str)
-                }
-                self._names = dict(zip(self._areas.code, self._areas.name, strict=True))
-                self._by_level = {lv: sorted(g.code) for lv, g in self._areas.groupby("level")}
-                self._levels = dict(zip(self._areas.code, self._areas.level, strict=True))
-                self._ancestor_cache = {}
-                # the CNIC lookup of record search (cube files built before it have none)
-                self._cnic_lookup = bool(
-                    con.execute(
-                        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'cnic_lookup' "
-                        "AND column_name = 'm_last' AND database_name = current_database()"
-                    ).fetchone()[0]
-                )
-                self._con, self._snapshot_id, self._as_of = con, snap.snapshot_id, snap.as_of
-                self._stamp = stamp
-                self._sparsity.clear()
+            if self._served is None or stamp != self._served.stamp:
+                opened = self._open(stamp)
+                if self._served is not None:
+                    self._retired.append(self._served)
+                self._served = opened
                 if self._cache is not None:
                     self._cache.clear()
-            return self._con.cursor()
+            served = self._served
+            if getattr(local, "depth", 0) > 0:
+                served.users += 1
+                local.served = served
+            self._close_retired()
+        return served
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        served = self._acquire()
+        with self._lock:
+            return served.con.cursor()
+
+    @contextlib.contextmanager
+    def pinned(self):
+        """Answer everything inside the block from one snapshot (re-entrant, per thread): the app pins a
+        whole request, so a page never mixes two snapshots and a swap never closes a connection in use."""
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        try:
+            yield self
+        finally:
+            local.depth = depth
+            if depth == 0:
+                served, local.served = getattr(local, "served", None), None
+                if served is not None:
+                    with self._lock:
+                        served.users -= 1
+                        self._close_retired()
 
     def _close_retired(self) -> None:
-        """Close the connections to earlier snapshots that no cursor is using any more (DuckDB refuses to
-        close a connection while one of its cursors runs a query)."""
+        """Close earlier snapshots no request is pinned to any more (the lock is held)."""
         still = []
-        for con in self._retired:
+        for served in self._retired:
+            if served.users > 0:
+                still.append(served)
+                continue
             try:
-                con.close()
-            except duckdb.Error:
-                still.append(con)
+                served.con.close()
+            except duckdb.Error:  # a cursor still running: closed at the next chance
+                still.append(served)
         self._retired = still
+
+    def _now(self) -> _Served | None:
+        return getattr(self._local, "served", None) or self._served
+
+    # what the per-snapshot code reads: the snapshot this thread answers from
+    _specs = property(lambda self: self._now().specs)
+    _sizes = property(lambda self: self._now().sizes)
+    _data_members = property(lambda self: self._now().data_members)
+    _max_size = property(lambda self: self._now().max_size)
+    _areas = property(lambda self: self._now().areas)
+    _parents = property(lambda self: self._now().parents)
+    _names = property(lambda self: self._now().names)
+    _by_level = property(lambda self: self._now().by_level)
+    _levels = property(lambda self: self._now().levels)
+    _cnic_lookup = property(lambda self: self._now().cnic_lookup)
+    _ancestor_cache = property(lambda self: self._now().ancestor_cache)
+    _sparsity = property(lambda self: self._now().sparsity)
+    _snapshot_id = property(lambda self: (n := self._now()) and n.snapshot_id)
+    _as_of = property(lambda self: (n := self._now()) and n.as_of)
+    _stamp = property(lambda self: (n := self._now()) and n.stamp)
 
     # -- public entry point ------------------------------------------------------------------------
 
+    @_pinned
     def run_query(self, actor: Actor, query: dict | str | Query) -> Result:
         """Answer one query for one actor; every answer, refusal and error is logged before it returns."""
         started = time.perf_counter()
@@ -242,6 +327,7 @@ class Gateway:
             )
         return result
 
+    @_pinned
     def search_records(self, actor: Actor, search: dict, service: str = "portal_rows"):
         """Record search (plan §8.2.2) for the actor's record-access role: validated, limited to the actor's
         area, masked by cubes/records.py's policy, logged (IP, user, type, parameters, rows returned) and
@@ -321,6 +407,7 @@ class Gateway:
         """The snapshot the gateway answered its last query from (None before its first)."""
         return self._snapshot_id
 
+    @_pinned
     def locate_cnics(self, cnics: list[str]) -> dict[str, tuple[int, int]]:
         """(member_id, household_id) of each registered CNIC among these (13 digits each), for linking
         what partners post back. Internal: nothing about the person leaves through this; the caller logs."""
@@ -334,6 +421,7 @@ class Gateway:
                 found[cnic] = (hit[0], hit[1])
         return found
 
+    @_pinned
     def match_members(self, cnics: list[str]) -> pd.DataFrame:
         """The registry's view of each registered CNIC among these (13 digits each), one row per match:
         the member and household columns integration rules compare with a feed. Set-based (one join,
@@ -363,6 +451,7 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
         finally:
             con.unregister("feed_cnics")
 
+    @_pinned
     def outliers(self, actor: Actor, area: str | None = None, limit: int = 100) -> list[dict]:
         """Households whose PMT score is far from what their indicators imply (plan §9.1; built by
         cubes/outliers.py), most extreme first, inside ``area`` (a province, division, district or

@@ -29,6 +29,7 @@ from data.secrets import kept_secret
 
 SERVER_ERROR = i18n.N_("Something went wrong on our side. The error was logged; please try again.")
 BACK_HOME = i18n.N_("Back to NSER Insight")
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon")  # no numbers there
 
 log = logging.getLogger(__name__)
 CSRF_FIELD = "csrf_token"
@@ -200,6 +201,19 @@ def configure(server: Flask, script_hashes_fn) -> None:
     @server.before_request
     def _before() -> None:
         _check_csrf()
+        if not request.path.startswith(STATIC_PREFIXES):
+            # every answer of this request from one snapshot, even if a new one is swapped in meanwhile
+            from dashboard.oversight import governed_gateway
+
+            pin = governed_gateway().pinned()
+            pin.__enter__()
+            flask.g.nser_snapshot_pin = pin
+
+    @server.teardown_request
+    def _unpin(_exc) -> None:
+        pin = flask.g.pop("nser_snapshot_pin", None)
+        if pin is not None:
+            pin.__exit__(None, None, None)
 
     @server.after_request
     def _after(response):

@@ -79,10 +79,15 @@ def test_cubes_rebuilt_for_the_same_snapshot_are_followed(tmp_path):
     gateway = Gateway(store, events=MemorySink(), cache=False)
     assert gateway.run_query(make_actor("mis"), QUERIES[0]).ok
     before = store.serving_stamp()
-    build_cubes(store)  # e.g. after a cube was added to cubes/
-    assert store.serving_stamp()[0] == before[0] and store.serving_stamp() != before
+    with gateway.pinned():  # a request in flight while the cubes are rebuilt
+        assert gateway.run_query(make_actor("mis"), QUERIES[0]).ok
+        build_cubes(store)  # e.g. after a cube was added to cubes/
+        assert store.serving_stamp()[0] == before[0] and store.serving_stamp() != before
+        assert gateway.run_query(make_actor("mis"), QUERIES[1]).ok
+        assert gateway._stamp == before  # the whole request answers from what it started with
     assert gateway.run_query(make_actor("mis"), QUERIES[0]).ok
-    assert gateway._stamp == store.serving_stamp()  # reconnected to the new cubes file
+    assert gateway._stamp == store.serving_stamp()  # the next one from the new cubes file
+    assert gateway._retired == []  # and the old connection is closed once nobody is pinned to it
 
 
 def test_the_serving_snapshot_is_never_pruned(tmp_path):

@@ -269,3 +269,18 @@ def test_logging_out_before_replacing_a_temporary_password_is_logged(server):
     login(client, password=temporary)
     client.post("/auth/logout", data={"csrf_token": _csrf(client)})
     assert any(e.kind == "logout" and e.username == "planner" for e in AccessLog().rows())
+
+
+def test_each_request_answers_from_one_snapshot(server):
+    """A request is pinned to one snapshot for its whole duration (assets are not: they hold no numbers)."""
+    from dashboard.oversight import governed_gateway
+
+    gateway = governed_gateway()
+    with server.test_request_context("/_dash-update-component", method="GET"):
+        server.preprocess_request()
+        assert gateway._local.depth == 1
+        server.do_teardown_request()
+        assert gateway._local.depth == 0
+    with server.test_request_context("/assets/zz-site/site.css"):
+        server.preprocess_request()
+        assert getattr(gateway._local, "depth", 0) == 0

@@ -226,6 +226,8 @@ class Gateway:
         whole request, so a page never mixes two snapshots and a swap never closes a connection in use."""
         local = self._local
         depth = getattr(local, "depth", 0)
+        if depth == 0:
+            local.answers = 0
         local.depth = depth + 1
         try:
             yield self
@@ -237,6 +239,12 @@ class Gateway:
                     with self._lock:
                         served.users -= 1
                         self._close_retired()
+
+    def pinned_answers(self) -> tuple[str | None, int]:
+        """(the snapshot this thread's pin answers from, the answers and refusals it logged so far): the
+        app puts them on each response, so a load test can check the access log against what it got."""
+        served = getattr(self._local, "served", None)
+        return (served.snapshot_id if served else None), getattr(self._local, "answers", 0)
 
     def _close_retired(self) -> None:
         """Close earlier snapshots no request is pinned to any more (the lock is held)."""
@@ -608,6 +616,7 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
     ) -> None:
         """The access-log event of every answer or refusal, then, when something left, its metering event
         (``units`` of ``service``). Raises if either cannot be recorded: the caller then returns nothing."""
+        self._local.answers = getattr(self._local, "answers", 0) + 1  # this request's, for its headers
         a = actor.attributes
         self.events.emit(
             QueryAudited(

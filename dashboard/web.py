@@ -219,6 +219,13 @@ def configure(server: Flask, script_hashes_fn) -> None:
     def _after(response):
         if not hashes:
             hashes.extend(script_hashes_fn())
+        if "nser_snapshot_pin" in flask.g:
+            from dashboard.oversight import governed_gateway
+
+            snapshot, answers = governed_gateway().pinned_answers()
+            if snapshot:  # which snapshot answered, and how many answers went into the access log
+                response.headers["X-NSER-Snapshot"] = snapshot
+                response.headers["X-NSER-Answers"] = str(answers)
         return security_headers(i18n.remember(response), hashes)
 
     @server.get("/lang/<code>")

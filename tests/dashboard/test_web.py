@@ -284,3 +284,36 @@ def test_each_request_answers_from_one_snapshot(server):
     with server.test_request_context("/assets/zz-site/site.css"):
         server.preprocess_request()
         assert getattr(gateway._local, "depth", 0) == 0
+
+
+def test_a_response_says_which_snapshot_answered_and_how_many_answers_it_logged(
+    cubes_store, tmp_path, monkeypatch
+):
+    """What the load test checks the access log against: each data-serving response names its snapshot
+    and the number of answers (and refusals) it put into the access log."""
+    from dashboard import oversight
+    from tests.conftest import make_query
+
+    monkeypatch.setenv("NSER_DATA_DIR", str(cubes_store.root))
+    monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    monkeypatch.setenv("NSER_SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("NSER_AUDIT_KEY", "a" * 64)
+    monkeypatch.setattr(oversight, "_GATEWAY", None)
+    app = flask.Flask("answers")
+    web.configure(app, lambda: [])
+
+    @app.get("/two")
+    def two():
+        from cubes.query import Actor
+
+        gateway = oversight.governed_gateway()
+        public = Actor(tier="public", user=None, organisation=None)
+        gateway.run_query(public, make_query())
+        gateway.run_query(public, make_query(measures=["no_such_measure"]))  # a refusal is logged too
+        return "ok"
+
+    response = app.test_client().get("/two")
+    assert response.headers["X-NSER-Snapshot"] == cubes_store.serving_id()
+    assert response.headers["X-NSER-Answers"] == "2"
+    assert len(list(AccessLog().rows())) == 2
+    assert "X-NSER-Snapshot" not in app.test_client().get("/healthz").headers  # nothing answered

@@ -47,6 +47,37 @@ class NserDash(dash.Dash):
         return page
 
 
+def background_manager(cache_dir: Path):
+    """Where background callbacks (the explorer's exports) run: a diskcache and a process pool on this
+    machine, or Celery workers with Redis as broker and result store when ``NSER_CACHE_URL`` names one
+    (app nodes on several machines; start the workers with `nser worker`)."""
+    from dashboard.store import cache_url
+
+    url = cache_url()
+    if url:
+        from dash import CeleryManager
+
+        return CeleryManager(celery_app())
+    return DiskcacheManager(diskcache.Cache(str(cache_dir)))
+
+
+_CELERY = None
+
+
+def celery_app():
+    """The Celery app of the background callbacks (``NSER_CACHE_URL`` as broker and backend)."""
+    global _CELERY
+    if _CELERY is None:
+        from celery import Celery
+
+        from dashboard.store import cache_url
+
+        url = cache_url()
+        _CELERY = Celery("nser", broker=url, backend=url)
+        _CELERY.conf.update(result_expires=3600, worker_hijack_root_logger=False)
+    return _CELERY
+
+
 def create_app() -> dash.Dash:
     from dashboard import pages, web
     from dashboard.callbacks import register_all
@@ -66,7 +97,7 @@ def create_app() -> dash.Dash:
         serve_locally=True,
         compress=False,
         suppress_callback_exceptions=True,
-        background_callback_manager=DiskcacheManager(diskcache.Cache(str(cache_dir))),
+        background_callback_manager=background_manager(cache_dir),
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     import layouts.account  # noqa: F401  (each page registers itself)
@@ -144,8 +175,9 @@ _app = None
 def __getattr__(name: str):
     """``app.server`` is created on first use, so importing this module has no side effects."""
     global _app
-    if name == "server":
+    if name in ("server", "celery"):
         if _app is None:
             _app = create_app()
-        return _app.server
+        # `celery -A app:celery worker`: the worker builds the app, so every background callback is a task
+        return _app.server if name == "server" else celery_app()
     raise AttributeError(name)

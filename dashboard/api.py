@@ -19,14 +19,14 @@ from dashboard.api_clients import TOKEN_TTL, ApiClients, Client, TokenRefused
 from dashboard.api_contract import contract, docs_page, openapi
 from dashboard.audit import Entry
 from dashboard.oversight import governed_gateway
-from dashboard.store import disk_cache
+from dashboard.store import shared_cache
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def _rate_cache():
     """Request counters shared by every gunicorn worker (diskcache is process-safe)."""
-    return disk_cache("api-rate")
+    return shared_cache("api-rate")
 
 
 def error(status: int, code: str, reason: str, headers: dict | None = None) -> Response:

@@ -1198,6 +1198,25 @@ def _seed_demo_integration(store: SnapshotStore) -> None:
     _say(f"  {len(files)} feeds, {events} events waiting for review on /admin/integration")
 
 
+@main.command("worker")
+@click.option("--concurrency", type=click.IntRange(min=1, max=64), default=2, show_default=True)
+def worker(concurrency: int) -> None:
+    """Run the background callbacks (the explorer's exports) as a Celery worker, for app nodes that
+    share Redis (NSER_CACHE_URL=redis://…); without it, each app node runs them itself."""
+    import os
+    import sys
+
+    from dashboard.store import cache_url
+
+    if not cache_url():
+        raise click.ClickException(
+            "nser worker needs NSER_CACHE_URL=redis://host:6379/0 (without it, app nodes run background "
+            "callbacks themselves)"
+        )
+    args = [sys.executable, "-m", "celery", "-A", "app:celery", "worker", "--concurrency", str(concurrency)]
+    os.execv(sys.executable, args + ["--loglevel", "WARNING"])
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8050, show_default=True)

@@ -264,9 +264,9 @@ def _jobs():
 
 def transactions():
     """Transaction states, shared by every gunicorn worker (diskcache), kept a week."""
-    from dashboard.store import disk_cache
+    from dashboard.store import shared_cache
 
-    return disk_cache("api-transactions")
+    return shared_cache("api-transactions")
 
 
 def ack(status: str, correlation_id: str, error: tuple[str, str] | None = None) -> dict:

@@ -24,13 +24,13 @@ from dashboard.reports import (
     parameter_choices,
     substitute,
 )
-from dashboard.store import disk_cache
+from dashboard.store import shared_cache
 from data.snapshots import SnapshotStore
 
 
 def cache():
     """Published reports' answers, shared by every gunicorn worker (at most 1 GB)."""
-    return disk_cache("report-cache", size_limit=2**30)
+    return shared_cache("report-cache", size_limit=2**30)
 
 
 @dataclass(frozen=True)

@@ -128,16 +128,76 @@ def sessions(bind: Engine | None = None) -> sessionmaker[Session]:
     return sessionmaker(bind=bind or engine(), expire_on_commit=False)
 
 
-_DISK_CACHES: dict[str, object] = {}
+_SHARED_CACHES: dict[str, object] = {}
 
 
-def disk_cache(name: str, **settings):
-    """A diskcache under the data directory (published reports, API rate counters, API transactions):
-    shared by every gunicorn worker, opened once per process and directory."""
-    import diskcache
+class RedisCache:
+    """The few operations the app asks of a shared cache (diskcache's names), kept in Redis: for app
+    nodes on more than one machine, which cannot share a diskcache folder. Keys are pickled (the app
+    uses tuples) under one prefix per cache; values are pickled."""
 
-    path = str(data_dir() / name)
+    def __init__(self, url: str, name: str):
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+        # one prefix per deployment (NSER_CACHE_PREFIX), so two share a Redis without meeting
+        self.prefix = f"{os.environ.get('NSER_CACHE_PREFIX', 'nser')}:{name}:".encode()
+
+    def _key(self, key) -> bytes:
+        import hashlib
+        import pickle
+
+        return self.prefix + hashlib.sha256(pickle.dumps(key, protocol=4)).hexdigest().encode()
+
+    def get(self, key, default=None):
+        import pickle
+
+        raw = self.redis.get(self._key(key))
+        return default if raw is None else pickle.loads(raw)  # noqa: S301 — our own values, our own Redis
+
+    def set(self, key, value, expire: float | None = None) -> bool:
+        import pickle
+
+        px = int(expire * 1000) if expire else None
+        return bool(self.redis.set(self._key(key), pickle.dumps(value, protocol=4), px=px))
+
+    def incr(self, key, delta: int = 1, default: int = 0) -> int:
+        k = self._key(("counter", key))
+        if default:
+            self.redis.set(k, default, nx=True)
+        return int(self.redis.incrby(k, delta))
+
+    def touch(self, key, expire: float | None = None) -> bool:
+        k = self._key(("counter", key))
+        if not self.redis.exists(k):
+            k = self._key(key)
+        return bool(self.redis.pexpire(k, int(expire * 1000)) if expire else self.redis.persist(k))
+
+    def delete(self, key) -> bool:
+        return bool(self.redis.delete(self._key(key), self._key(("counter", key))))
+
+    def clear(self) -> int:
+        keys = list(self.redis.scan_iter(match=self.prefix + b"*"))
+        return self.redis.delete(*keys) if keys else 0
+
+
+def cache_url() -> str | None:
+    """``NSER_CACHE_URL`` (redis://…): shared caches in Redis; unset, a diskcache under the data directory."""
+    return os.environ.get("NSER_CACHE_URL") or None
+
+
+def shared_cache(name: str, **settings):
+    """A cache every gunicorn worker shares (published reports, API rate counters, API transactions):
+    a diskcache under the data directory on one machine, Redis when ``NSER_CACHE_URL`` names one (app
+    nodes on several machines). Opened once per process and place."""
+    url = cache_url()
+    place = f"{url}#{os.environ.get('NSER_CACHE_PREFIX', 'nser')}:{name}" if url else str(data_dir() / name)
     with _lock:
-        if path not in _DISK_CACHES:
-            _DISK_CACHES[path] = diskcache.Cache(path, **settings)
-        return _DISK_CACHES[path]
+        if place not in _SHARED_CACHES:
+            if url:
+                _SHARED_CACHES[place] = RedisCache(url, name)
+            else:
+                import diskcache
+
+                _SHARED_CACHES[place] = diskcache.Cache(place, **settings)
+        return _SHARED_CACHES[place]

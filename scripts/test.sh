@@ -4,7 +4,9 @@
 #   - Debian's chromium and chromium-driver when missing (browser tests drive them through Playwright;
 #     `playwright install` cannot download browsers here);
 #   - Debian's PostgreSQL when missing, started on loopback for the run (the store tests run on SQLite
-#     and on PostgreSQL) and stopped afterwards.
+#     and on PostgreSQL) and stopped afterwards;
+#   - Debian's redis-server when missing: a second, shorter pass runs the tests of the shared caches and
+#     background callbacks with Redis and a Celery worker (the scale-out shape) instead of diskcache.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/data -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing ${missing[*]} from Debian's packages" >&2
   $sudo apt-get update -qq
@@ -46,3 +49,21 @@ as_postgres "psql -p $pg_port -qtAc \"SELECT 1 FROM pg_database WHERE datname = 
 export NSER_TEST_POSTGRES_URL="postgresql+psycopg://nser_test:nser_test@127.0.0.1:${pg_port}/nser_test"
 
 .venv/bin/python -m pytest "$@"
+
+# The Redis pass (scale-out shape): the shared caches in Redis and the background callbacks on a Celery
+# worker, instead of diskcache, for the tests that use them. Only for a whole-suite run (no test paths).
+redis_pass=1
+for arg in "$@"; do
+  case "$arg" in tests*|*.py|*::*) redis_pass=0 ;; esac
+done
+if [ "$redis_pass" -eq 1 ]; then
+  redis_port=6391
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --dir "$(mktemp -d)" >/dev/null
+  stop_redis() { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; stop_pg; }
+  trap stop_redis EXIT
+  echo "the Redis pass: shared caches in Redis, background callbacks on Celery" >&2
+  NSER_CACHE_URL="redis://127.0.0.1:${redis_port}/0" NSER_CACHE_PREFIX="ci-$$" .venv/bin/python -m pytest "$@" \
+    tests/dashboard/test_store.py tests/dashboard/test_publication.py tests/dashboard/test_api.py \
+    tests/dashboard/test_dci.py tests/browser/test_pages.py
+fi

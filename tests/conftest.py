@@ -107,3 +107,54 @@ def _base_measure(cube: str) -> str:
     from cubes.model import load_model
 
     return load_model().cubes[cube].count_measures()[0].name
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory):
+    """A Redis for the shared-cache tests: the run's own (NSER_CACHE_URL, the Redis pass of scripts/test.sh)
+    or a redis-server started here on a free loopback port (Debian's redis-server; scripts/test.sh
+    installs it)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    if os.environ.get("NSER_CACHE_URL"):
+        yield os.environ["NSER_CACHE_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is missing: run the suite with scripts/test.sh, which installs it")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)

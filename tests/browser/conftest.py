@@ -147,6 +147,15 @@ def app_server(cubes_store, tmp_path_factory) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    worker = None
+    if os.environ.get("NSER_CACHE_URL"):  # the Redis run: background callbacks go to a Celery worker
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).with_name("nser")), "worker", "--concurrency", "2"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         if proc.poll() is not None:
@@ -164,6 +173,9 @@ def app_server(cubes_store, tmp_path_factory) -> Iterator[str]:
     yield base
     proc.terminate()
     proc.wait(timeout=30)
+    if worker is not None:
+        worker.terminate()
+        worker.wait(timeout=30)
     log.close()
 
 

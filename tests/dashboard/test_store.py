@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
 from sqlalchemy import text
 
 
@@ -90,3 +91,36 @@ def test_the_migrations_build_exactly_the_tables_the_models_declare(store_url):
         )
     engine.dispose()
     assert not drift, drift
+
+
+@pytest.fixture(params=["diskcache", "redis"])
+def a_shared_cache(request, tmp_path, monkeypatch):
+    from dashboard import store
+
+    monkeypatch.setenv("NSER_DATA_DIR", str(tmp_path / "d"))
+    monkeypatch.setenv("NSER_CACHE_PREFIX", f"test-{tmp_path.name}")
+    if request.param == "redis":
+        monkeypatch.setenv("NSER_CACHE_URL", request.getfixturevalue("redis_url"))
+    else:
+        monkeypatch.delenv("NSER_CACHE_URL", raising=False)
+    monkeypatch.setattr(store, "_SHARED_CACHES", {})
+    return store.shared_cache("t")
+
+
+def test_the_shared_caches_behave_alike_on_disk_and_in_redis(a_shared_cache):
+    """What the app asks of a shared cache (published reports, API rate counters, DCI transactions), the
+    same on a diskcache folder and in Redis (app nodes on several machines)."""
+    import time
+
+    cache = a_shared_cache
+    key = ("report", "slug", 2, "abc", "snap", (("province", "PK6"),))  # keys are tuples
+    assert cache.get(key) is None and cache.get(key, "none") == "none"
+    assert cache.set(key, [({"title": "t"}, {"rows": [1, 2]})])
+    assert cache.get(key) == [({"title": "t"}, {"rows": [1, 2]})]
+    assert cache.incr("client:1", default=0) == 1 and cache.incr("client:1", default=0) == 2
+    assert cache.touch("client:1", expire=0.2)
+    cache.set("short", {"status": "pdng"}, expire=0.2)
+    assert cache.get("short") == {"status": "pdng"}
+    time.sleep(0.35)
+    assert cache.get("short") is None
+    assert cache.incr("client:1", default=0) == 1  # the counter's window ended with its expiry

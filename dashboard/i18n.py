@@ -152,13 +152,36 @@ def translated(message: str, **values) -> str:
     return gettext(message).format(**values)
 
 
+# strftime formats of the English pages, and the same dates in Babel's patterns for other languages
+DATE_PATTERNS = {
+    "%A %d %B %Y": "EEEE d MMMM y",
+    "%d %B %Y": "d MMMM y",
+    "%d %b %Y": "d MMM y",
+    "%d %b %H:%M": "d MMM HH:mm",
+    "%d %b %Y %H:%M": "d MMM y HH:mm",
+}
+
+
+def date_text(value, fmt: str = "%d %B %Y") -> str:
+    """A date or time as the language being spoken writes it: strftime in English, Babel's month and day
+    names otherwise (with Urdu digits when the reader chose them). ``fmt`` is one of DATE_PATTERNS."""
+    lang = language()
+    if lang == DEFAULT:
+        return f"{value:{fmt}}"
+    from babel.dates import format_date, format_datetime
+
+    pattern = DATE_PATTERNS[fmt]
+    text = (
+        format_datetime(value, pattern, locale=lang)
+        if "H" in pattern
+        else format_date(value, pattern, locale=lang)
+    )
+    return text.translate(URDU_DIGITS) if number_style()[1] == "urdu" else text
+
+
 def long_date(day) -> str:
     """A date written out in the language being spoken: "Monday 07 December 2026", "پیر 7 دسمبر 2026"."""
-    if language() == DEFAULT:
-        return f"{day:%A %d %B %Y}"
-    from babel.dates import format_date
-
-    return format_date(day, "EEEE d MMMM y", locale=language())
+    return date_text(day, "%A %d %B %Y")
 
 
 def number_style() -> tuple[str, str]:

@@ -107,12 +107,7 @@ def _local(item: dict, field: str) -> str:
 
 
 def _date(when) -> str:
-    if i18n.language() != "ur":
-        return f"{when:%d %B %Y}"
-    from babel.dates import format_date
-
-    text = format_date(when, "d MMMM y", locale="ur")
-    return text.translate(i18n.URDU_DIGITS) if i18n.number_style()[1] == "urdu" else text
+    return i18n.date_text(when, "%d %B %Y")
 
 
 def _fmt(value) -> str:

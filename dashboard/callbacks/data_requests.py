@@ -39,30 +39,6 @@ STATES = {
     "rejected": N_("rejected"),
     "closed": N_("closed"),
 }
-# strftime formats of the English pages, and the same dates in Babel's patterns for other languages
-DATE_PATTERNS = {
-    "%A %d %B %Y": "EEEE d MMMM y",
-    "%d %B %Y": "d MMMM y",
-    "%d %b %Y": "d MMM y",
-    "%d %b %H:%M": "d MMM HH:mm",
-}
-
-
-def _date(value, fmt: str) -> str:
-    """A date or time as the page's language writes it: strftime in English, Babel's month and day names
-    otherwise (with Urdu digits when the reader chose them)."""
-    lang = i18n.language()
-    if lang == i18n.DEFAULT:
-        return f"{value:{fmt}}"
-    from babel.dates import format_date, format_datetime
-
-    pattern = DATE_PATTERNS[fmt]
-    text = (
-        format_datetime(value, pattern, locale=lang)
-        if "H" in pattern
-        else format_date(value, pattern, locale=lang)
-    )
-    return text.translate(i18n.URDU_DIGITS) if i18n.number_style()[1] == "urdu" else text
 
 
 def _state(state: str) -> str:
@@ -151,7 +127,7 @@ def submit(n, *values):
                 ]
             ),
             html.P(_(route.why), className="small"),
-            html.P(translated("Expected answer by {date}.", date=_date(due, "%A %d %B %Y"))),
+            html.P(translated("Expected answer by {date}.", date=i18n.date_text(due, "%A %d %B %Y"))),
             html.P(
                 [
                     _(
@@ -171,7 +147,9 @@ def _status_view(s: dict) -> html.Div:
     lines = [
         html.P([html.Strong(s["reference"]), f": {_state(s['state'])} — {_(s['forum'])}"]),
         html.P(
-            translated("{service}, due {date}", service=_(s["service"]), date=_date(s["due_on"], "%d %B %Y"))
+            translated(
+                "{service}, due {date}", service=_(s["service"]), date=i18n.date_text(s["due_on"], "%d %B %Y")
+            )
         ),
         html.P(translated("Comment: {comment}", comment=s["comment"])) if s["comment"] else None,
     ]
@@ -220,7 +198,7 @@ def _status_view(s: dict) -> html.Div:
             html.P(
                 translated(
                     "Credentials collected on {date}.",
-                    date=_date(s["credentials_collected_at"], "%d %B %Y"),
+                    date=i18n.date_text(s["credentials_collected_at"], "%d %B %Y"),
                 )
                 if s["credentials_collected_at"]
                 else _("Your credentials are ready: choose Collect credentials (they are shown once).")
@@ -310,9 +288,13 @@ def queue_table(principal):
     def due(r):
         late = r.due_on < today  # the due date the requester was given at submission
         return (
-            [_date(r.due_on, "%d %b %Y"), " ", html.Span(_("overdue"), className="badge text-bg-danger")]
+            [
+                i18n.date_text(r.due_on, "%d %b %Y"),
+                " ",
+                html.Span(_("overdue"), className="badge text-bg-danger"),
+            ]
             if late
-            else _date(r.due_on, "%d %b %Y")
+            else i18n.date_text(r.due_on, "%d %b %Y")
         )
 
     def nda(r):
@@ -382,7 +364,7 @@ def outbox_list(principal):
     items = [
         html.Li(
             [
-                f"{_date(n.created_at, '%d %b %H:%M')} {arrow} {n.to_address}: ",
+                f"{i18n.date_text(n.created_at, '%d %b %H:%M')} {arrow} {n.to_address}: ",
                 components.english(n.subject),  # the mail as it was sent
                 " — ",
                 html.Span(_("sent"), className="text-success")

@@ -63,22 +63,6 @@ def _kind(effect: str, code: str | None) -> str:
     return f"{_word(EFFECTS, effect)}: {_word(CODES, code)}" if code else _word(EFFECTS, effect)
 
 
-def _date(value, fmt: str) -> str:
-    """A date or time as the page's language writes it (Urdu month names; Urdu digits if chosen)."""
-    lang = i18n.language()
-    if lang == i18n.DEFAULT:
-        return f"{value:{fmt}}"
-    from babel.dates import format_date, format_datetime
-
-    pattern = DATE_PATTERNS[fmt]
-    text = (
-        format_datetime(value, pattern, locale=lang)
-        if "H" in pattern
-        else format_date(value, pattern, locale=lang)
-    )
-    return text.translate(i18n.URDU_DIGITS) if i18n.number_style()[1] == "urdu" else text
-
-
 def _mis():
     principal = current_principal()
     return principal if principal is not None and principal.tier == "mis" else None
@@ -151,7 +135,11 @@ def _batches(principal):
                             html.Td(components.fmt(b.events)),
                             # no "{when} by {user}" template: i18n.gettext would match it to any message
                             # with " by " in it
-                            html.Td(" ".join([_date(b.loaded_at, "%d %b %Y %H:%M"), _("by"), b.loaded_by])),
+                            html.Td(
+                                " ".join(
+                                    [i18n.date_text(b.loaded_at, "%d %b %Y %H:%M"), _("by"), b.loaded_by]
+                                )
+                            ),
                         ]
                     )
                     for b in rows
@@ -351,7 +339,7 @@ def detail(rows, _action):
     arrow = "←" if i18n.direction() == "rtl" else "→"  # from the state before to the one after
     history = [
         html.Li(
-            f"{_date(s.at, '%d %b %Y %H:%M')} {s.actor}: {_word(STEPS, s.action)} "
+            f"{i18n.date_text(s.at, '%d %b %Y %H:%M')} {s.actor}: {_word(STEPS, s.action)} "
             f"({state_name(s.from_state)} {arrow} {state_name(s.to_state)})"
             + (f" — {s.comment}" if s.comment else "")
         )
@@ -359,7 +347,7 @@ def detail(rows, _action):
     ]
     said = [translated("Batch {batch}, line {line}.", batch=event.batch_id, line=record.line)]
     if event.appeal_until:
-        said.append(translated("Appeal until {date}.", date=_date(event.appeal_until, "%d %B %Y")))
+        said.append(translated("Appeal until {date}.", date=i18n.date_text(event.appeal_until, "%d %B %Y")))
     said.append(
         translated("Applied in snapshot {snapshot}.", snapshot=event.last_applied_in)
         if event.last_applied_in

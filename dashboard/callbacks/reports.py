@@ -12,7 +12,6 @@ import logging
 from urllib.parse import urlsplit
 
 import dash_bootstrap_components as dbc
-from babel.dates import format_date
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import explorer_state as es
@@ -100,8 +99,7 @@ def day(when, month: str = "long") -> str:
     """A date as readers of the page's language write it (Urdu month names; Urdu digits if chosen)."""
     if not urdu():
         return f"{when:%d %B %Y}" if month == "long" else f"{when:%d %b %Y}"
-    text = format_date(when, "d MMMM y", locale="ur")
-    return text.translate(i18n.URDU_DIGITS) if i18n.number_style()[1] == "urdu" else text
+    return i18n.date_text(when, "%d %B %Y")
 
 
 def name_of(table: dict, key: str) -> str:

@@ -71,8 +71,8 @@ def layout(**_ignored) -> html.Div:
                                                     dbc.Select(
                                                         id="ad-tier",
                                                         options=[
-                                                            {"label": "business", "value": "business"},
-                                                            {"label": "mis", "value": "mis"},
+                                                            {"label": _("business"), "value": "business"},
+                                                            {"label": _("MIS"), "value": "mis"},
                                                         ],
                                                         value="business",
                                                     ),
@@ -82,8 +82,13 @@ def layout(**_ignored) -> html.Div:
                                                     dbc.Select(
                                                         id="ad-role",
                                                         options=[
-                                                            {"label": r, "value": r}
-                                                            for r in ("none", "basic", "standard", "power")
+                                                            {"label": _(r), "value": r}
+                                                            for r in (
+                                                                N_("none"),
+                                                                N_("basic"),
+                                                                N_("standard"),
+                                                                N_("power"),
+                                                            )
                                                         ],
                                                         value="none",
                                                     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html
 
-from dashboard import i18n
+from dashboard import governance, i18n
 from dashboard.accounts import AccountError, Accounts
 from dashboard.audit import AccessLog
 from dashboard.i18n import N_, _, translated
@@ -48,15 +48,29 @@ FEEDBACK_COLUMNS = {
     "status": N_("Status"),
 }
 LTR_COLUMNS = {"at", "ip", "received"}  # dates and addresses read left to right inside an Urdu grid
+# what people typed (names, organisations, user names, area codes): shown as written, in its own direction
+DATA_COLUMNS = {"username", "name", "organisation", "scope", "user", "client"}
+# the codes of the users table, in the reader's words (governance.yaml's duties have their names there)
+TIERS = {"business": N_("business"), "mis": N_("MIS")}
+ROLES = {"none": N_("none"), "basic": N_("basic"), "standard": N_("standard"), "power": N_("power")}
+STATUSES = {"active": N_("active"), "locked": N_("locked"), "disabled": N_("disabled")}
 # the units of governance.yaml's services, counted
 UNITS = {"row": N_("rows"), "report": N_("reports"), "cell": N_("cells")}
 
 
 def _columns(headers: dict[str, str]) -> list[dict]:
-    return [
-        {"field": k, "headerName": _(v), **({"cellClass": "ltr"} if k in LTR_COLUMNS else {})}
-        for k, v in headers.items()
-    ]
+    def look(k: str) -> dict:
+        if k in LTR_COLUMNS:
+            return {"cellClass": "ltr"}
+        if k in DATA_COLUMNS:
+            return {"cellClass": "user-data", "cellStyle": {"unicodeBidi": "plaintext"}}
+        return {}
+
+    return [{"field": k, "headerName": _(v), **look(k)} for k, v in headers.items()]
+
+
+def _word(table: dict[str, str], code: str | None) -> str:
+    return _(table[code]) if code in table else code or ""
 
 
 def _is_mis() -> bool:
@@ -75,16 +89,19 @@ def users_table(_changed):
     if not _is_mis():
         return [], [], [], []
     acc = Accounts()
+    duties = governance.load()["approval_duties"]
     rows = [
         {
             "username": u.username,
             "name": u.full_name,
             "organisation": o.name,
-            "tier": u.tier,
-            "record_role": u.record_role,
-            "duties": ", ".join(u.duties or []),
+            "tier": _word(TIERS, u.tier),
+            "record_role": _word(ROLES, u.record_role),
+            "duties": "، ".join(_(duties.get(d, d)) for d in u.duties or [])
+            if i18n.direction() == "rtl"
+            else ", ".join(u.duties or []),
             "scope": u.scope or "",
-            "status": u.status,
+            "status": _word(STATUSES, u.status),
         }
         for u, o in acc.users()
     ]

@@ -18,7 +18,7 @@ ALWAYS = {"Insight", "OpenStreetMap", "ODbL", "Parquet", "Kafaalat", "Taleemi", 
 DEMO_DATA = {"planner", "researcher", "mis", "dg", "demo"}
 COLLECT = """() => {
   const skip = (el) => el.closest('[lang="en"], .ltr, code, pre, .name-en-fallback, script, style, '
-    + '.js-plotly-plot .modebar, [aria-hidden="true"], .ag-cell, .user-data');
+    + '.js-plotly-plot .modebar, [aria-hidden="true"], .user-data');
   const seen = [];
   const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);

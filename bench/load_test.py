@@ -249,7 +249,7 @@ def main() -> None:
         if x["snapshot"]:
             said[x["snapshot"]] += x["answers"]
     logged = after - before
-    errors = sum(1 for x in lines if x["status"] >= 400 or x["refused"])
+    errors = sum(1 for x in lines if x["status"] >= 400 or x["status"] == 0 or x["refused"])  # 0: no answer
     order_ok = True
     if swapped:
         old, new = swapped["ids"]
@@ -277,7 +277,10 @@ def main() -> None:
     print(json.dumps(report, indent=1))
     if not args.no_record:
         _append(report, args.data_dir)
-    shutil.rmtree(scratch, ignore_errors=True)
+    if report["failures"] or errors or not report["audit_equal"]:
+        print(f"kept for a look: {scratch} (gunicorn.log, responses.jsonl, locust_*.csv)")
+    else:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _locust_stats(path: Path) -> dict:

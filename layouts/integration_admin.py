@@ -50,7 +50,7 @@ def state_name(state: str | None) -> str:
 def layout(**_ignored) -> html.Div:
     feeds = load_feeds().feeds
     # feed codes and the English explanations stay left to right in an Urdu (right-to-left) grid
-    english = {"cellStyle": {"direction": "ltr"}} if direction() == "rtl" else {}
+    english = {"cellClass": "ltr", "cellStyle": {"direction": "ltr"}} if direction() == "rtl" else {}
     feed_options = [{"label": _(f.label), "value": name} for name, f in feeds.items()]
     return html.Div(
         [

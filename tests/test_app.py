@@ -174,11 +174,9 @@ def test_workers_booting_together_on_a_new_data_directory_all_serve_the_whole_ap
         log.close()
 
 
-def _page_content(session, base: str, path: str) -> str:
-    """The page body Dash's page router returns for `path` in this session (JSON text)."""
-    import json
-
-    body = {
+def _router_body(path: str) -> dict:
+    """What the browser posts to Dash's page router when it opens ``path``."""
+    return {
         "output": ".._pages_content.children..._pages_store.data..",
         "outputs": [
             {"id": "_pages_content", "property": "children"},
@@ -190,6 +188,13 @@ def _page_content(session, base: str, path: str) -> str:
         ],
         "changedPropIds": ["_pages_location.pathname"],
     }
+
+
+def _page_content(session, base: str, path: str) -> str:
+    """The page body Dash's page router returns for `path` in this session (JSON text)."""
+    import json
+
+    body = _router_body(path)
     response = session.post(
         base + "/_dash-update-component",
         data=json.dumps(body),
@@ -234,18 +239,7 @@ def test_a_worker_whose_first_page_fails_refuses_to_start(cubes_store, tmp_path)
 def _page_body(client, path: str) -> str:
     import json
 
-    body = {
-        "output": ".._pages_content.children..._pages_store.data..",
-        "outputs": [
-            {"id": "_pages_content", "property": "children"},
-            {"id": "_pages_store", "property": "data"},
-        ],
-        "inputs": [
-            {"id": "_pages_location", "property": "pathname", "value": path},
-            {"id": "_pages_location", "property": "search", "value": ""},
-        ],
-        "changedPropIds": ["_pages_location.pathname"],
-    }
+    body = _router_body(path)
     response = client.post("/_dash-update-component", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 200
     return json.dumps(response.get_json(), ensure_ascii=False)

@@ -79,12 +79,11 @@ def celery_app():
 
 
 def create_app() -> dash.Dash:
-    from dashboard import pages, web
+    from dashboard import pages, store, web
     from dashboard.callbacks import register_all
-    from data.snapshots import data_dir
     from layouts.shell import shell
 
-    cache_dir = data_dir() / "dash-cache"
+    cache_dir = store.cache_dir() / "dash-cache"
     cache_dir.mkdir(parents=True, exist_ok=True)
     app = NserDash(
         __name__,

@@ -172,9 +172,16 @@ def build_cnic_lookup(con, into: str) -> None:
 
 
 def build_cubes(
-    store: SnapshotStore | None = None, progress: Progress | None = None, model: Model | None = None
+    store: SnapshotStore | None = None,
+    progress: Progress | None = None,
+    model: Model | None = None,
+    before_serve: Callable[[str], object] | None = None,
 ) -> dict:
-    """Build every cube's rollups for the current snapshot; returns the build summary."""
+    """Build every cube's rollups for the current snapshot; returns the build summary.
+
+    ``before_serve(snapshot_id)`` runs once the cubes file is in place and before SERVING names it (the
+    app precomputes its public dashboards there, so the first visitors after a swap do not wait). If it
+    fails, the snapshot is not served and the error is raised: the app keeps answering from the old one."""
     store = store or SnapshotStore()
     progress = progress or (lambda m: None)
     model = model or load_model()
@@ -284,6 +291,8 @@ def build_cubes(
         shutil.rmtree(final.with_name(f".{final.name}.spill"), ignore_errors=True)
     con.close()
     os.replace(staging, final)
+    if before_serve is not None:
+        before_serve(snap.snapshot_id)
     store.serve(snap.snapshot_id)  # the app answers from it from now on
     progress(f"cubes for {snap.snapshot_id} built in {summary['duration_s']} s → {final}")
     return summary

@@ -61,6 +61,9 @@ class EventSink(Protocol):
     def emit(self, event: QueryAudited | DataMetered) -> None:
         """Record the event; raise if it cannot be recorded (the gateway then returns no data)."""
 
+    def emit_many(self, events: list) -> None:
+        """Record the events in order, all or none as far as the store allows; raise if they cannot be."""
+
 
 class MemorySink:
     """Keeps events in a list (tests, and callers that forward them elsewhere)."""
@@ -73,6 +76,10 @@ class MemorySink:
         with self._lock:
             self.events.append(event)
 
+    def emit_many(self, events: list) -> None:
+        with self._lock:
+            self.events.extend(events)
+
 
 class JsonlSink:
     """Appends one JSON object per event to ``<dir>/<date>.jsonl``."""
@@ -82,7 +89,12 @@ class JsonlSink:
         self._lock = threading.Lock()
 
     def emit(self, event) -> None:
+        self.emit_many([event])
+
+    def emit_many(self, events: list) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(asdict(event), sort_keys=True)
-        with self._lock, open(self.directory / f"{event.at[:10]}.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        with self._lock:
+            for event in events:
+                line = json.dumps(asdict(event), sort_keys=True)
+                with open(self.directory / f"{event.at[:10]}.jsonl", "a", encoding="utf-8") as fh:
+                    fh.write(line + "\n")

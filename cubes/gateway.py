@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import itertools
 import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -41,6 +44,8 @@ from data.snapshots import SnapshotStore
 
 TOTAL = "_total"
 CACHE_SIZE = 4096
+SHARED_CACHE_EXPIRE_S = 14 * 24 * 3600  # answers of a snapshot retired a fortnight ago are not kept
+log = logging.getLogger(__name__)
 NOTE_PERTURBED = (
     "Counts are perturbed slightly and small counts are suppressed to protect households; "
     "cells are protected independently, so rows and columns need not add up to the totals."
@@ -104,6 +109,7 @@ class _Served:
     by_level: dict[str, list[str]]
     levels: dict[str, str]
     cnic_lookup: bool
+    answers_key: str  # names this snapshot's cubes file in cache keys: rebuilt cubes never share answers
     ancestor_cache: dict[str, frozenset] = field(default_factory=dict)
     sparsity: dict[tuple, bool] = field(default_factory=dict)
     users: int = 0  # threads pinned to it; a retired snapshot is closed when none is
@@ -130,6 +136,7 @@ class Gateway:
         events: EventSink | None = None,
         cache: bool = True,
         quota=None,
+        shared_cache=None,
     ):
         self.store = store or SnapshotStore()
         self.model = model or load_model()
@@ -141,6 +148,11 @@ class Gateway:
         self._retired: list[_Served] = []  # earlier ones some request is still pinned to
         self._local = threading.local()  # this thread's pinned snapshot and pin depth
         self._cache: OrderedDict[tuple, Result] | None = OrderedDict() if cache else None
+        # Optional second level every process shares (diskcache or Redis: get/set): protected answers
+        # computed by one gunicorn worker or node, or precomputed when a snapshot is served, are not
+        # computed again by the others. Each use is still logged here, as a "cache" answer.
+        self.shared_cache = shared_cache if cache else None
+        self._policy_digest = _policy_digest(self.model)
         policy = self.model.policy
         self._ptable = sdc.load_ptable(str(self.model.ptable_path), policy["ptable"]["cap"])
 
@@ -167,9 +179,11 @@ class Gateway:
             f"UNION ALL SELECT level, code, name, CASE WHEN level = 'province' THEN '{NATIONAL_CODE}' "
             "ELSE parent_code END FROM wh.geo_units"
         ).df()
+        built = cpath.stat()
         return _Served(
             con=con,
             stamp=stamp,
+            answers_key=f"{snap.snapshot_id}:{built.st_ino}:{built.st_mtime_ns}",
             snapshot_id=snap.snapshot_id,
             as_of=snap.as_of,
             specs=specs,
@@ -221,13 +235,20 @@ class Gateway:
             return served.con.cursor()
 
     @contextlib.contextmanager
-    def pinned(self):
+    def pinned(self, snapshot_id: str | None = None):
         """Answer everything inside the block from one snapshot (re-entrant, per thread): the app pins a
-        whole request, so a page never mixes two snapshots and a swap never closes a connection in use."""
+        whole request, so a page never mixes two snapshots and a swap never closes a connection in use.
+        ``snapshot_id`` pins a named snapshot that need not be serving yet: answers are precomputed
+        for a new snapshot before SERVING names it."""
         local = self._local
         depth = getattr(local, "depth", 0)
+        private = None
         if depth == 0:
             local.answers = 0
+            if snapshot_id is not None:
+                private = local.served = self._open((snapshot_id, "pinned"))
+        elif snapshot_id is not None and self._snapshot_id != snapshot_id:
+            raise ValueError(f"already pinned to snapshot {self._snapshot_id}, not {snapshot_id}")
         local.depth = depth + 1
         try:
             yield self
@@ -235,7 +256,9 @@ class Gateway:
             local.depth = depth
             if depth == 0:
                 served, local.served = getattr(local, "served", None), None
-                if served is not None:
+                if private is not None:
+                    private.con.close()
+                elif served is not None:
                     with self._lock:
                         served.users -= 1
                         self._close_retired()
@@ -284,6 +307,34 @@ class Gateway:
     @_pinned
     def run_query(self, actor: Actor, query: dict | str | Query) -> Result:
         """Answer one query for one actor; every answer, refusal and error is logged before it returns."""
+        return self.run_queries(actor, {"_": query})["_"]
+
+    @_pinned
+    def run_queries(self, actor: Actor, queries: dict[str, dict | str | Query]) -> dict[str, Result]:
+        """Answer several queries (one page's) for one actor, from one snapshot. Each answer and refusal
+        is its own row in the access log, and all are written before any is returned: in one write
+        when no quota counts this actor's answers (the public), else one by one, so that each
+        answer's quota check sees the ones before it."""
+        batch = self.quota is None or not self.quota.applies(actor)
+        if not batch:
+            return {key: self._run_logged(actor, query) for key, query in queries.items()}
+        local = self._local
+        local.pending = []
+        try:
+            results = {key: self._run_logged(actor, query) for key, query in queries.items()}
+            pending = local.pending
+        finally:
+            local.pending = None
+        try:
+            self.events.emit_many(pending)
+        except Exception:
+            log.exception("the access log could not be written")
+            local.answers = getattr(local, "answers", 0) - sum(isinstance(e, QueryAudited) for e in pending)
+            # No data leaves without its row in the access log.
+            return {key: self._unrecorded(actor, r.cube) for key, r in results.items()}
+        return results
+
+    def _run_logged(self, actor: Actor, query: dict | str | Query) -> Result:
         started = time.perf_counter()
         text = (
             query
@@ -298,8 +349,7 @@ class Gateway:
             if self.quota is not None:
                 self.quota.check(actor, cells=0)
             con = self._connection()
-            # an approved report may reach finer areas than the same tier otherwise: never share answers
-            key = (self._snapshot_id, actor.tier, actor.scope, actor.attributes.get("approved_report"), text)
+            key = self._cache_key(actor, text)
             cached = self._cache_get(key)
             if cached is not None:
                 result, source = cached, "cache"
@@ -326,14 +376,41 @@ class Gateway:
         try:
             self._emit(actor, result, text, outcome, source, duration)
         except Exception:
-            # No data leaves without its row in the access log.
-            return self._refusal(
-                actor,
-                result.cube,
-                "the request could not be recorded in the access log, so no "
-                "data was returned; try again or tell the MIS team",
-            )
+            log.exception("the access log could not be written")
+            return self._unrecorded(actor, result.cube)
         return result
+
+    def _unrecorded(self, actor: Actor, cube: str | None) -> Result:
+        """What is returned instead of an answer whose access-log row could not be written."""
+        return self._refusal(
+            actor,
+            cube,
+            "the request could not be recorded in the access log, so no "
+            "data was returned; try again or tell the MIS team",
+        )
+
+    @_pinned
+    def precompute(self, actor: Actor, queries: list[dict]) -> dict[str, int]:
+        """Compute and cache the answers to ``queries`` for ``actor`` without returning any: the public
+        district dashboards are precomputed when a snapshot is served, so no visitor waits for them
+        and no worker computes what another did. Nothing leaves, so nothing is logged per answer; each
+        later use of a cached answer is logged like any other. Returns counts (answered, refused, already
+        cached), never numbers from the data."""
+        counts = {"answered": 0, "refused": 0, "cached": 0}
+        for query in queries:
+            try:
+                q = parse_query(query, self.model)
+                con = self._connection()
+                key = self._cache_key(actor, q.canonical())
+                if self._cache_get(key) is not None:
+                    counts["cached"] += 1
+                    continue
+                result, _source = self._answer(con, actor, q)
+                self._cache_put(key, result)
+                counts["answered"] += 1
+            except (QueryError, Refused):
+                counts["refused"] += 1
+        return counts
 
     @_pinned
     def search_records(self, actor: Actor, search: dict, service: str = "portal_rows"):
@@ -559,6 +636,18 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
             raise Refused(reason)
         return rows
 
+    def _cache_key(self, actor: Actor, text: str) -> tuple:
+        """Answers are shared only within one cubes build of one snapshot, one policy, one tier and
+        scope; an approved report may reach finer areas than the same tier otherwise, so it has its own."""
+        return (
+            self._now().answers_key,
+            self._policy_digest,
+            actor.tier,
+            actor.scope,
+            actor.attributes.get("approved_report"),
+            text,
+        )
+
     def _cache_get(self, key: tuple) -> Result | None:
         if self._cache is None:
             return None
@@ -566,14 +655,34 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
+                return hit
+        if self.shared_cache is None:
+            return None
+        try:
+            hit = self.shared_cache.get(("answer", *key))
+        except Exception:  # the shared cache is a speed-up: when it is down, answers are computed
+            log.warning("the shared answer cache could not be read", exc_info=True)
+            return None
+        if isinstance(hit, Result) and hit.ok:
+            self._remember(key, hit)
             return hit
+        return None
 
     def _cache_put(self, key: tuple, result: Result) -> None:
         """Only protected answers are cached, keyed by snapshot, tier, scope and query."""
         if self._cache is None or not result.ok:
             return
+        self._remember(key, result)
+        if self.shared_cache is not None:
+            try:
+                self.shared_cache.set(("answer", *key), result, expire=SHARED_CACHE_EXPIRE_S)
+            except Exception:
+                log.warning("the shared answer cache could not be written", exc_info=True)
+
+    def _remember(self, key: tuple, result: Result) -> None:
         with self._lock:
             self._cache[key] = result
+            self._cache.move_to_end(key)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
 
@@ -618,7 +727,9 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
         (``units`` of ``service``). Raises if either cannot be recorded: the caller then returns nothing."""
         self._local.answers = getattr(self._local, "answers", 0) + 1  # this request's, for its headers
         a = actor.attributes
-        self.events.emit(
+        pending = getattr(self._local, "pending", None)
+        emit = pending.append if pending is not None else self.events.emit  # run_queries writes them at once
+        emit(
             QueryAudited(
                 actor.user,
                 actor.organisation,
@@ -638,7 +749,7 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
             )
         )
         if service is not None:
-            self.events.emit(
+            emit(
                 DataMetered(
                     actor.user,
                     actor.organisation,
@@ -1056,6 +1167,19 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
             notes=notes,
             query=q.to_json(),
         )
+
+
+def _policy_digest(model: Model) -> str:
+    """A digest of what decides an answer besides the data: the cube, dimension and tier files, the
+    perturbation table and the protection code. A shared cache outlives processes and deployments, so a
+    changed rule must never meet answers computed under the old one."""
+    digest = hashlib.sha256(json.dumps(model.policy, sort_keys=True, default=str).encode())
+    folder = model.ptable_path.parent
+    files = {*model.files, model.ptable_path, folder / "dimensions.yaml", folder / "tiers.yaml"}
+    for path in [*sorted(files), Path(sdc.__file__), Path(__file__)]:
+        if path.exists():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _count_cells(result: Result) -> int:

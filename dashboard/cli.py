@@ -232,7 +232,10 @@ def cubes_build(quiet: bool, reports: bool) -> None:
     from cubes.builder import build_cubes
 
     try:
-        summary = build_cubes(progress=None if quiet else _say)
+        summary = build_cubes(
+            progress=None if quiet else _say,
+            before_serve=lambda snapshot_id: _precompute_dashboards(snapshot_id, quiet),
+        )
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(
@@ -247,6 +250,34 @@ def cubes_build(quiet: bool, reports: bool) -> None:
             click.echo(
                 f"published reports precomputed: {sum(pages.values())} page(s) of {len(pages)} report(s)"
             )
+
+
+def _precompute_dashboards(snapshot_id: str | None, quiet: bool = False) -> dict:
+    from dashboard.district_questions import precompute_public_dashboards
+
+    totals = precompute_public_dashboards(snapshot_id, progress=None if quiet else _say)
+    _say(
+        f"public district dashboards of snapshot {totals['snapshot_id']}: {totals['districts']} districts, "
+        f"{totals['answered']} answers computed, {totals['cached']} already cached, "
+        f"{totals['refused']} refused, in {totals['seconds']} s"
+    )
+    return totals
+
+
+@cubes.command("precompute")
+@click.option("--snapshot", "snapshot_id", help="A snapshot with its cubes built (default: the serving one).")
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def cubes_precompute(snapshot_id: str | None, quiet: bool) -> None:
+    """Precompute the public district dashboards' answers into the shared answer cache.
+
+    `nser cubes build` does it before serving a new snapshot; run it after copying in a snapshot built
+    elsewhere, before naming it SERVING, or after the shared cache (Redis) was emptied."""
+    from cubes.gateway import Refused
+
+    try:
+        _precompute_dashboards(snapshot_id, quiet)
+    except (SnapshotError, Refused) as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cubes.command("list")
@@ -1261,13 +1292,14 @@ def run(host: str, port: int, demo_households: int, demo: bool | None, workers: 
     if not cubes_path(store.require_current()).exists():
         _say("building the cubes for the current snapshot …")
         build_cubes(store, progress=_say)
+    os.environ["NSER_DATA_DIR"] = str(store.root)  # the workers serve the store just prepared
     if demo:
         from dashboard.demo import DEMO_PASSWORD, DEMO_USERS
 
         _seed_demo_integration(store)
         _say("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(u[0] for u in DEMO_USERS))
+    _precompute_dashboards(None, quiet=True)  # quick when they already are (a restart)
     _say(f"NSER Insight on http://{host}:{port}/ ({workers} gunicorn workers; Ctrl-C stops)")
-    os.environ["NSER_DATA_DIR"] = str(store.root)  # the workers serve the store just prepared
     args = [
         sys.executable,
         "-m",

@@ -59,39 +59,49 @@ class GovernanceSink:
         self._last = threading.local()
 
     def emit(self, event) -> None:
-        if isinstance(event, QueryAudited):
-            self._last.seq = self.log.append(
-                Entry(
-                    kind="record_search" if (event.cube or "").startswith("records:") else "query",
-                    outcome=event.outcome,
-                    ip=event.ip,
-                    user_id=event.user_id,
-                    username=event.user,
-                    organisation=event.organisation,
-                    tier=event.tier,
-                    action=(event.cube or "").removeprefix("records:") or event.cube,
-                    parameters=event.query,
-                    rows=event.rows,
-                    cells=event.cells,
-                    reason=event.reason,
-                    snapshot_id=event.snapshot_id,
+        self.emit_many([event])
+
+    def emit_many(self, events: list) -> None:
+        """Access-log rows for every QueryAudited (one write, chained in order), then the ledger line of
+        each DataMetered, tied to the access-log row of the answer before it."""
+        audited = [e for e in events if isinstance(e, QueryAudited)]
+        seqs = iter(self.log.append_many([_entry(e) for e in audited]) if audited else [])
+        for event in events:
+            if isinstance(event, QueryAudited):
+                self._last.seq = next(seqs)
+            elif isinstance(event, DataMetered):
+                if event.user_id is None and event.organisation_id is None:
+                    continue  # the anonymous public is not metered
+                customer = Customer(
+                    event.user_id,
+                    event.user,
+                    event.organisation_id,
+                    event.organisation,
+                    event.client_type or "private",
+                    event.gratis,
+                    event.tier,
                 )
-            )
-        elif isinstance(event, DataMetered):
-            if event.user_id is None and event.organisation_id is None:
-                return  # the anonymous public is not metered
-            customer = Customer(
-                event.user_id,
-                event.user,
-                event.organisation_id,
-                event.organisation,
-                event.client_type or "private",
-                event.gratis,
-                event.tier,
-            )
-            self.metering.charge(
-                customer, event.service, event.cells, audit_seq=getattr(self._last, "seq", None)
-            )
+                self.metering.charge(
+                    customer, event.service, event.cells, audit_seq=getattr(self._last, "seq", None)
+                )
+
+
+def _entry(event: QueryAudited) -> Entry:
+    return Entry(
+        kind="record_search" if (event.cube or "").startswith("records:") else "query",
+        outcome=event.outcome,
+        ip=event.ip,
+        user_id=event.user_id,
+        username=event.user,
+        organisation=event.organisation,
+        tier=event.tier,
+        action=(event.cube or "").removeprefix("records:") or event.cube,
+        parameters=event.query,
+        rows=event.rows,
+        cells=event.cells,
+        reason=event.reason,
+        snapshot_id=event.snapshot_id,
+    )
 
 
 class QuotaGuard:
@@ -102,10 +112,16 @@ class QuotaGuard:
     def __init__(self, metering: Metering | None = None):
         self.metering = metering or Metering()
 
+    @staticmethod
+    def applies(actor: Actor) -> bool:
+        """The public has no account to count against; its shapes are limited instead."""
+        return (
+            actor.attributes.get("user_id") is not None or actor.attributes.get("organisation_id") is not None
+        )
+
     def check(self, actor: Actor, cells: int = 0, rows: int = 0) -> None:
-        if actor.attributes.get("user_id") is None and actor.attributes.get("organisation_id") is None:
-            return  # the public has no account to count against; its shapes are limited instead
-        self.metering.check_quota(customer_of(actor), cells=cells, rows=rows)
+        if self.applies(actor):
+            self.metering.check_quota(customer_of(actor), cells=cells, rows=rows)
 
 
 _GATEWAY = None
@@ -119,6 +135,10 @@ def governed_gateway(store=None):
 
     with _GATEWAY_LOCK:
         if _GATEWAY is None or (store is not None and _GATEWAY.store.root != store.root):
+            from dashboard.store import shared_cache
+
             sink = GovernanceSink()
-            _GATEWAY = Gateway(store, events=sink, quota=QuotaGuard(sink.metering))
+            _GATEWAY = Gateway(
+                store, events=sink, quota=QuotaGuard(sink.metering), shared_cache=shared_cache("answer-cache")
+            )
         return _GATEWAY

@@ -186,12 +186,17 @@ def cache_url() -> str | None:
     return os.environ.get("NSER_CACHE_URL") or None
 
 
+def cache_dir() -> Path:
+    """Where the shared diskcaches live on one machine: ``NSER_CACHE_DIR``, else the data directory."""
+    return Path(os.environ.get("NSER_CACHE_DIR") or data_dir())
+
+
 def shared_cache(name: str, **settings):
     """A cache every gunicorn worker shares (published reports, API rate counters, API transactions):
     a diskcache under the data directory on one machine, Redis when ``NSER_CACHE_URL`` names one (app
     nodes on several machines). Opened once per process and place."""
     url = cache_url()
-    place = f"{url}#{os.environ.get('NSER_CACHE_PREFIX', 'nser')}:{name}" if url else str(data_dir() / name)
+    place = f"{url}#{os.environ.get('NSER_CACHE_PREFIX', 'nser')}:{name}" if url else str(cache_dir() / name)
     with _lock:
         if place not in _SHARED_CACHES:
             if url:

@@ -8,74 +8,9 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from cubes.model import load_model
 from dashboard import place_names
 from dashboard.answers import ask, ask_many, to_csv, to_xlsx
+from dashboard.district_questions import dashboard_queries, province_of, section_queries
 from dashboard.i18n import N_, _, translated
-from data import geography
 from layouts import components, figures, ids
-
-
-def province_of(district: str) -> str | None:
-    d = geography.districts().set_index("district_code")
-    return d.loc[district, "province_code"] if district in d.index else None
-
-
-def section_queries(district: str) -> dict[str, dict]:
-    """The gateway query behind each section of a district's dashboard."""
-    geo = {"level": "district", "codes": [district]}
-    return {
-        "pmt": {
-            "cube": "households",
-            "measures": ["households"],
-            "dimensions": ["pmt_band"],
-            "geography": geo,
-        },
-        "beneficiaries": {
-            "cube": "persons",
-            "measures": ["beneficiaries"],
-            "dimensions": ["gender", "age_group"],
-            "geography": geo,
-        },
-        "education": {
-            "cube": "persons",
-            "measures": ["literacy_rate", "enrolment_rate"],
-            "dimensions": ["gender"],
-            "geography": geo,
-        },
-        "disability": {
-            "cube": "disability",
-            "measures": ["persons_with_disability"],
-            "dimensions": ["disability_type"],
-            "geography": geo,
-        },
-        "cct": {
-            "cube": "education_cct",
-            "measures": ["enrolments"],
-            "dimensions": ["quarter", "cct_level"],
-            "geography": geo,
-        },
-        "dwelling": {
-            "cube": "households",
-            "measures": ["households"],
-            "dimensions": ["dwelling_structure", "toilet"],
-            "geography": geo,
-        },
-        "assets": {
-            "cube": "households",
-            "measures": [
-                "households",
-                "households_with_refrigerator",
-                "households_with_television",
-                "households_with_motorcycle",
-                "households_with_car",
-                "households_with_livestock",
-            ],
-            "geography": geo,
-        },
-        "tehsils": {
-            "cube": "households",
-            "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
-            "geography": {"level": "tehsil", "within": district},
-        },
-    }
 
 
 def run_section(key: str, district: str):
@@ -175,25 +110,6 @@ def tehsil_table(result) -> html.Div:
     )
 
 
-def comparison_queries(district: str) -> dict[str, dict]:
-    """The headline figures for the district, its province and the nation (two cubes each)."""
-    levels = [("district", [district]), ("province", [province_of(district)]), ("national", None)]
-    out = {}
-    for level, codes in levels:
-        geo = {"level": level, **({"codes": codes} if codes else {})}
-        out[f"{level}:households"] = {
-            "cube": "households",
-            "measures": ["households", "share_at_or_below_cutoff", "share_beneficiary"],
-            "geography": geo,
-        }
-        out[f"{level}:persons"] = {
-            "cube": "persons",
-            "measures": ["persons", "beneficiaries", "literacy_rate", "disability_prevalence"],
-            "geography": geo,
-        }
-    return out
-
-
 def comparison_cards(answers: dict):
     out = {
         level: (answers[f"{level}:households"], answers[f"{level}:persons"])
@@ -263,7 +179,7 @@ def district_dashboard(district: str):
     if not isinstance(district, str) or province_of(district) is None:
         empty = figures.empty(_("Unknown district"))
         return [components.refusal(_("Unknown district."))], None, *[empty] * len(SECTION_KEYS), None
-    answers = ask_many({**comparison_queries(district), **section_queries(district)})
+    answers = ask_many(dashboard_queries(district))
     cards, base = comparison_cards(answers)
     prov = components.provenance(base.as_of, base.snapshot_id, base.tier != "mis")
     figs = [figure_for(k, answers[k]) for k in SECTION_KEYS]

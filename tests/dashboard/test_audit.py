@@ -130,3 +130,22 @@ def test_a_failed_log_write_fails_the_request(cubes_store, store_engine):
     assert "could not be recorded in the access log" in failed.reason
     with pytest.raises(AuditWriteError):
         log_for(store_engine).append(Entry(kind="query", outcome="answered"))
+
+
+def test_a_page_of_answers_is_appended_in_one_chained_write(store_engine):
+    log = log_for(store_engine)
+    log.append(Entry(kind="query", outcome="answered", username="before"))
+    seqs = log.append_many([Entry(kind="query", outcome="answered", username=f"p{i}") for i in range(3)])
+    assert seqs == [2, 3, 4]
+    assert [r.username for r in log.rows()] == ["before", "p0", "p1", "p2"]
+    ok, message = log.verify()
+    assert ok, message
+
+
+def test_a_page_that_cannot_be_logged_leaves_no_row_of_it(store_engine):
+    log = log_for(store_engine)
+    log.append(Entry(kind="query", outcome="answered", username="before"))
+    entries = [Entry(kind="query", outcome="answered", username="p0"), Entry(kind="query", outcome=None)]
+    with pytest.raises(AuditWriteError):
+        log.append_many(entries)  # the second row has no outcome: the whole write is refused
+    assert [r.username for r in log.rows()] == ["before"]

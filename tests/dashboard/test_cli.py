@@ -321,3 +321,38 @@ def test_integration_from_the_command_line(cubes_store, tmp_path, monkeypatch):
     assert rejected.exit_code != 0 and "line 2, cnic" in rejected.output
     listed = runner.invoke(main, ["integrate", "feeds"])
     assert "crms_vital_events" in listed.output and "death → deceased" in listed.output
+
+
+def test_cubes_build_precomputes_every_public_district_dashboard(data_dir, tmp_path, monkeypatch):
+    from cubes.events import MemorySink, QueryAudited
+    from cubes.gateway import Gateway
+    from dashboard import oversight
+    from dashboard.district_questions import dashboard_queries
+    from dashboard.store import shared_cache
+    from data import geography
+    from tests.conftest import make_actor
+
+    monkeypatch.setenv("NSER_DATABASE_URL", f"sqlite:///{tmp_path / 'nser.sqlite'}")
+    monkeypatch.setenv("NSER_AUDIT_KEY", "c" * 64)
+    monkeypatch.setattr(oversight, "_GATEWAY", None)
+    runner = CliRunner()
+    built = runner.invoke(main, ["warehouse", "build", "--households", "3000", "--seed", "4", "--quiet"])
+    assert built.exit_code == 0, built.output
+    cubes = runner.invoke(main, ["cubes", "build", "--no-reports"])
+    assert cubes.exit_code == 0, cubes.output
+    districts = len(geography.districts())
+    assert "public district dashboards of snapshot " in cubes.output
+    assert f"{districts} districts" in cubes.output
+
+    sink = MemorySink()  # another worker, started after the build
+    worker = Gateway(events=sink, shared_cache=shared_cache("answer-cache"))
+    worker.run_queries(make_actor("public"), dashboard_queries("PK601"))
+    sources = {e.source for e in sink.events if isinstance(e, QueryAudited) and e.outcome == "answered"}
+    assert sources == {"cache"}
+
+    again = runner.invoke(main, ["cubes", "precompute", "--quiet"])
+    assert again.exit_code == 0, again.output
+    assert "0 answers computed" in again.output
+
+    unknown = runner.invoke(main, ["cubes", "precompute", "--snapshot", "20990101T000000Z-nothing"])
+    assert unknown.exit_code != 0 and "20990101T000000Z-nothing" in unknown.output

@@ -10,7 +10,8 @@ does not write into the data directory's access log) is served once in a thread;
 ``/district/PK601`` anonymously and ``/explore`` as the demo planner, and every body the pages POST to
 ``/_dash-update-component`` is recorded. Those bodies are then replayed through Flask's test client
 (in process: routing, login, authorization, gateway, audit, metering, figure building and JSON encoding;
-no network), for every district of the country in turn (district code substituted) and for an explorer
+no network; empty shared caches, and the public dashboards not precomputed: a first visit computes
+its answers, the worst case), for every district of the country in turn (district code substituted) and for an explorer
 mix (one URL state per run, varied over districts so that the gateway's answer cache is cold). The
 server time of a district dashboard is the sum of its callbacks, which the browser sends in sequence
 (page content first, then the dashboard). Second visits (cache warm) are reported separately.
@@ -147,6 +148,7 @@ def main() -> None:
         NSER_DATA_DIR=str(args.data_dir.resolve()),
         NSER_DEMO="1",
         NSER_DATABASE_URL=f"sqlite:///{scratch / 'governance.sqlite'}",
+        NSER_CACHE_DIR=str(scratch / "caches"),  # first visits are first: no answers from earlier runs
     )
     import app as app_module
     from data.snapshots import SnapshotStore

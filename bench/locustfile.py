@@ -38,6 +38,8 @@ def _keep(name: str, response) -> None:
         "answers": int(response.headers.get("X-NSER-Answers") or 0),
         "refused": "not built yet" in response.text or "Something went wrong" in response.text,
     }
+    if response.status_code == 0:  # no response: what the client saw instead (reset, timeout …)
+        line["error"] = repr(getattr(response, "error", None))
     with OUT_LOCK:
         OUT.write(json.dumps(line) + "\n")
 

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import math
 import os
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ import duckdb
 
 from cubes.model import Cube, Model, load_model
 from cubes.outliers import MissingColumns, build_outliers
+from cubes.parquet import export_parquet, serve_format
 from cubes.rollups import FINE, RollupSpec, rollup_from_fine_sql, rollups_for, with_country
 from data.snapshots import Snapshot, SnapshotStore
 from data.warehouse import memory_limit
@@ -274,6 +276,8 @@ def build_cubes(
             summary["outliers"] = {"skipped": str(exc)}
             progress(str(exc))
         summary["max_household_size"] = int(max_size)
+        # names this build everywhere: SERVING, cache keys, the Parquet copy (the same on every node)
+        summary["build_id"] = build_id = secrets.token_hex(8)
         summary["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         summary["duration_s"] = round(time.perf_counter() - started, 1)
         summary["model_files"] = [p.name for p in model.files]
@@ -290,10 +294,16 @@ def build_cubes(
 
         shutil.rmtree(final.with_name(f".{final.name}.spill"), ignore_errors=True)
     con.close()
+    if serve_format() == "parquet":  # app nodes read the Parquet copy: in place before the cubes are
+        try:
+            summary["parquet"] = export_parquet(snap, staging, progress)
+        except BaseException:
+            staging.unlink(missing_ok=True)
+            raise
     os.replace(staging, final)
     if before_serve is not None:
         before_serve(snap.snapshot_id)
-    store.serve(snap.snapshot_id)  # the app answers from it from now on
+    store.serve(snap.snapshot_id, build_id)  # the app answers from it from now on
     progress(f"cubes for {snap.snapshot_id} built in {summary['duration_s']} s → {final}")
     return summary
 

@@ -38,6 +38,7 @@ from cubes import sdc
 from cubes.builder import aggregate_sql, cubes_path
 from cubes.events import DataMetered, EventSink, JsonlSink, QueryAudited
 from cubes.model import Cube, Model, load_model
+from cubes.parquet import ParquetError, open_parquet, serve_format
 from cubes.query import Actor, Query, QueryError, parse_query
 from cubes.rollups import NATIONAL_CODE, RollupSpec, choose_rollup, reaggregate_sql
 from data.snapshots import SnapshotStore
@@ -159,12 +160,25 @@ class Gateway:
     # -- connection to the current snapshot --------------------------------------------------------
 
     def _open(self, stamp: tuple[str | None, str]) -> _Served:
+        """Open a snapshot: ``stamp`` is (snapshot id or None for the serving one, the build SERVING
+        names; "" for the newest build of a snapshot pinned by id)."""
         snap = self.store.get(stamp[0]) if stamp[0] else self.store.serving()
         cpath = cubes_path(snap)
-        if not cpath.exists():
-            raise Refused("the statistics for the current snapshot are not built yet; run `nser cubes build`")
-        con = duckdb.connect(str(cpath), read_only=True)
-        con.execute(f"ATTACH IF NOT EXISTS '{snap.path}' AS wh (READ_ONLY)")
+        if serve_format() == "parquet":  # app nodes reading the snapshot's Parquet copy (shared storage)
+            try:
+                con = open_parquet(snap, stamp[1] or None)
+            except ParquetError as exc:
+                raise Refused(str(exc)) from exc
+            fallback_key = None
+        else:
+            if not cpath.exists():
+                raise Refused(
+                    "the statistics for the current snapshot are not built yet; run `nser cubes build`"
+                )
+            built = cpath.stat()  # before opening: a rebuild meanwhile gets the next key, never this one
+            fallback_key = f"{snap.snapshot_id}:{built.st_ino}:{built.st_mtime_ns}"
+            con = duckdb.connect(str(cpath), read_only=True)
+            con.execute(f"ATTACH IF NOT EXISTS '{snap.path}' AS wh (READ_ONLY)")
         specs: dict[str, list[RollupSpec]] = {}
         sizes: dict[str, int] = {}
         for cube, name, tbl, level, dims, n in con.execute(
@@ -179,11 +193,13 @@ class Gateway:
             f"UNION ALL SELECT level, code, name, CASE WHEN level = 'province' THEN '{NATIONAL_CODE}' "
             "ELSE parent_code END FROM wh.geo_units"
         ).df()
-        built = cpath.stat()
+        # what names this cubes build in shared cache keys, read from the build itself (the same on every
+        # node, whatever its copy); cubes built before build ids: the file's identity
+        build_id = info.get("build_id")
         return _Served(
             con=con,
             stamp=stamp,
-            answers_key=f"{snap.snapshot_id}:{built.st_ino}:{built.st_mtime_ns}",
+            answers_key=f"{snap.snapshot_id}:{build_id}" if build_id else fallback_key or snap.snapshot_id,
             snapshot_id=snap.snapshot_id,
             as_of=snap.as_of,
             specs=specs,
@@ -246,9 +262,14 @@ class Gateway:
         if depth == 0:
             local.answers = 0
             if snapshot_id is not None:
-                private = local.served = self._open((snapshot_id, "pinned"))
-        elif snapshot_id is not None and self._snapshot_id != snapshot_id:
-            raise ValueError(f"already pinned to snapshot {self._snapshot_id}, not {snapshot_id}")
+                private = local.served = self._open((snapshot_id, ""))
+        elif snapshot_id is not None:
+            held = getattr(local, "served", None)
+            if held is None or held.snapshot_id != snapshot_id:
+                raise ValueError(
+                    f"already pinned to {'snapshot ' + held.snapshot_id if held else 'the serving snapshot'}, "
+                    f"not {snapshot_id}"
+                )
         local.depth = depth + 1
         try:
             yield self
@@ -319,19 +340,20 @@ class Gateway:
         if not batch:
             return {key: self._run_logged(actor, query) for key, query in queries.items()}
         local = self._local
-        local.pending = []
+        outer = getattr(local, "pending", None)  # a batch around this one flushes its own events
+        local.pending = pending = []
         try:
             results = {key: self._run_logged(actor, query) for key, query in queries.items()}
-            pending = local.pending
         finally:
-            local.pending = None
+            local.pending = outer
         try:
             self.events.emit_many(pending)
         except Exception:
             log.exception("the access log could not be written")
-            local.answers = getattr(local, "answers", 0) - sum(isinstance(e, QueryAudited) for e in pending)
             # No data leaves without its row in the access log.
             return {key: self._unrecorded(actor, r.cube) for key, r in results.items()}
+        # this request's logged answers, for its headers: counted once their rows are written
+        local.answers = getattr(local, "answers", 0) + sum(isinstance(e, QueryAudited) for e in pending)
         return results
 
     def _run_logged(self, actor: Actor, query: dict | str | Query) -> Result:
@@ -580,9 +602,9 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
                 and area not in self._ancestors(actor.scope)
             ):
                 raise Refused("that area is outside your account's geographic scope")
-            has_table = con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'outliers' "
-                "AND database_name = current_database()"
+            has_table = con.execute(  # a table in the cubes file, a view over its Parquet copy
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'outliers' "
+                "AND table_catalog = current_database()"
             ).fetchone()[0]
             if not has_table:
                 info = json.loads(con.execute("SELECT summary FROM build_info").fetchone()[0])
@@ -725,7 +747,6 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
     ) -> None:
         """The access-log event of every answer or refusal, then, when something left, its metering event
         (``units`` of ``service``). Raises if either cannot be recorded: the caller then returns nothing."""
-        self._local.answers = getattr(self._local, "answers", 0) + 1  # this request's, for its headers
         a = actor.attributes
         pending = getattr(self._local, "pending", None)
         emit = pending.append if pending is not None else self.events.emit  # run_queries writes them at once
@@ -748,6 +769,8 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
                 a.get("ip"),
             )
         )
+        if pending is None:  # this request's logged answers, for its headers (a batch counts its own)
+            self._local.answers = getattr(self._local, "answers", 0) + 1
         if service is not None:
             emit(
                 DataMetered(
@@ -1171,12 +1194,13 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
 
 def _policy_digest(model: Model) -> str:
     """A digest of what decides an answer besides the data: the cube, dimension and tier files, the
-    perturbation table and the protection code. A shared cache outlives processes and deployments, so a
+    perturbation table and the code of cubes/ (the gateway, planning, protection). A shared cache outlives processes and deployments, so a
     changed rule must never meet answers computed under the old one."""
     digest = hashlib.sha256(json.dumps(model.policy, sort_keys=True, default=str).encode())
     folder = model.ptable_path.parent
     files = {*model.files, model.ptable_path, folder / "dimensions.yaml", folder / "tiers.yaml"}
-    for path in [*sorted(files), Path(sdc.__file__), Path(__file__)]:
+    code = sorted(Path(__file__).parent.glob("*.py"))  # planning, query parsing, protection …
+    for path in [*sorted(files), *code]:
         if path.exists():
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]

@@ -280,6 +280,36 @@ def cubes_precompute(snapshot_id: str | None, quiet: bool) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@cubes.command("export-parquet")
+@click.option("--snapshot", "snapshot_id", help="A snapshot with its cubes built (default: the serving one).")
+def cubes_export_parquet(snapshot_id: str | None) -> None:
+    """Write the snapshot's warehouse and cubes as Parquet, for app nodes with NSER_SERVE_FORMAT=parquet.
+
+    `nser cubes build` does it itself when NSER_SERVE_FORMAT=parquet; run it for a snapshot whose cubes
+    were built without, before naming it SERVING on nodes that read Parquet."""
+    from cubes.builder import cubes_path
+    from cubes.parquet import ParquetError, export_parquet
+
+    store = SnapshotStore()
+    try:
+        snap = store.get(snapshot_id) if snapshot_id else store.serving()
+    except SnapshotError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not cubes_path(snap).exists():
+        raise click.ClickException(f"snapshot {snap.snapshot_id} has no cubes yet; run `nser cubes build`")
+    try:
+        manifest = export_parquet(snap, cubes_path(snap), progress=_say)
+    except ParquetError as exc:
+        raise click.ClickException(f"snapshot {snap.snapshot_id}: {exc}") from exc
+    serving, build = store.serving_stamp()
+    if serving == snap.snapshot_id and build != manifest["build_id"]:
+        store.serve(snap.snapshot_id, manifest["build_id"])  # so nodes reading Parquet open this copy
+    click.echo(
+        f"parquet copy of {snap.snapshot_id}: {len(manifest['tables'])} tables, "
+        f"{manifest['bytes'] / 2**20:,.1f} MB in {manifest['seconds']} s"
+    )
+
+
 @cubes.command("list")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print cubes, dimensions, measures and tier rules as JSON."

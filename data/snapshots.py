@@ -115,11 +115,12 @@ class SnapshotStore:
             )
         return self.get(sid)
 
-    def serve(self, snapshot_id: str) -> None:
-        """Name a snapshot serving (its cubes are in place), atomically."""
+    def serve(self, snapshot_id: str, build_id: str | None = None) -> None:
+        """Name a snapshot serving (its cubes are in place), atomically, with the id of its cubes build
+        (app nodes reading Parquet open that build's copy; a new token when there is none)."""
         self.get(snapshot_id)  # it exists
         tmp = self.root / ".SERVING.tmp"
-        tmp.write_text(f"{snapshot_id} {secrets.token_hex(4)}\n", encoding="utf-8")
+        tmp.write_text(f"{snapshot_id} {build_id or secrets.token_hex(4)}\n", encoding="utf-8")
         os.replace(tmp, self.serving_pointer)
 
     def current(self) -> Snapshot | None:
@@ -148,7 +149,8 @@ class SnapshotStore:
         return Snapshot(snapshot_id, path, manifest)
 
     def list_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.root.glob("*.duckdb"))
+        """Snapshot ids, oldest first (a snapshot's cubes file, ``<id>.cubes.duckdb``, is not one)."""
+        return sorted(p.stem for p in self.root.glob("*.duckdb") if not p.name.endswith(".cubes.duckdb"))
 
     @contextlib.contextmanager
     def writer(self, kind: str) -> Iterator[Staging]:
@@ -197,12 +199,13 @@ class SnapshotStore:
 
         Open readers of a deleted file keep their handle (POSIX), so pruning never breaks a query.
         """
-        kept = {self.current_id(), self.serving_id()}
+        kept = {self.current_id(), self.serving_id()} - {None}
         ids = [s for s in self.list_ids() if s not in kept]
-        for sid in ids[: max(0, len(ids) - (keep - 1))]:
+        for sid in ids[: max(0, len(ids) - (keep - len(kept)))]:
             (self.root / f"{sid}.duckdb").unlink(missing_ok=True)
             (self.root / f"{sid}.json").unlink(missing_ok=True)
-            shutil.rmtree(self.root / f"{sid}.cubes", ignore_errors=True)
+            (self.root / f"{sid}.cubes.duckdb").unlink(missing_ok=True)
+            shutil.rmtree(self.root / f"{sid}.parquet", ignore_errors=True)  # its copy for app nodes
 
     def record_key_secret(self) -> bytes:
         """The persistent secret for record keys of ingested data (created once, mode 0600).

@@ -5,8 +5,9 @@
 #     `playwright install` cannot download browsers here);
 #   - Debian's PostgreSQL when missing, started on loopback for the run (the store tests run on SQLite
 #     and on PostgreSQL) and stopped afterwards;
-#   - Debian's redis-server when missing: a second, shorter pass runs the tests of the shared caches and
-#     background callbacks with Redis and a Celery worker (the scale-out shape) instead of diskcache.
+#   - Debian's redis-server when missing: a second, shorter pass runs in the scale-out shape — shared
+#     caches in Redis and background callbacks on a Celery worker instead of diskcache, and the gateway
+#     answering from the snapshots' Parquet copies instead of their DuckDB files.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/data -x`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,8 +51,9 @@ export NSER_TEST_POSTGRES_URL="postgresql+psycopg://nser_test:nser_test@127.0.0.
 
 .venv/bin/python -m pytest "$@"
 
-# The Redis pass (scale-out shape): the shared caches in Redis and the background callbacks on a Celery
-# worker, instead of diskcache, for the tests that use them. Only for a whole-suite run (no test paths).
+# The scale-out pass: the shared caches in Redis and the background callbacks on a Celery worker instead
+# of diskcache, and the gateway reading Parquet copies (NSER_SERVE_FORMAT=parquet), for the tests that
+# use them. Only for a whole-suite run (no test paths).
 redis_pass=1
 for arg in "$@"; do
   case "$arg" in tests*|*.py|*::*) redis_pass=0 ;; esac
@@ -62,8 +64,10 @@ if [ "$redis_pass" -eq 1 ]; then
     --dir "$(mktemp -d)" >/dev/null
   stop_redis() { redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true; stop_pg; }
   trap stop_redis EXIT
-  echo "the Redis pass: shared caches in Redis, background callbacks on Celery" >&2
-  NSER_CACHE_URL="redis://127.0.0.1:${redis_port}/0" NSER_CACHE_PREFIX="ci-$$" .venv/bin/python -m pytest "$@" \
+  echo "the scale-out pass: shared caches in Redis, background callbacks on Celery, answers from Parquet" >&2
+  NSER_CACHE_URL="redis://127.0.0.1:${redis_port}/0" NSER_CACHE_PREFIX="ci-$$" NSER_SERVE_FORMAT=parquet \
+    .venv/bin/python -m pytest "$@" \
+    tests/cubes/test_gateway.py tests/cubes/test_records.py tests/cubes/test_outliers.py \
     tests/dashboard/test_store.py tests/dashboard/test_publication.py tests/dashboard/test_api.py \
     tests/dashboard/test_dci.py tests/browser/test_pages.py
 fi

@@ -4,6 +4,8 @@ serving a stale answer or one that was not logged."""
 
 from __future__ import annotations
 
+import copy
+
 import diskcache
 import pytest
 
@@ -52,7 +54,7 @@ def test_shared_answers_are_kept_apart_by_tier_and_policy(cubes_store, shared):
     Gateway(cubes_store, events=other_tier, shared_cache=shared).run_query(business, PAGE["bands"])
     assert audited(other_tier)[0].source != "cache"
 
-    stricter = load_model()
+    stricter = copy.deepcopy(load_model())  # load_model() is cached: never change the shared one
     stricter.policy["tiers"]["public"]["threshold"] = stricter.policy["tiers"]["public"]["threshold"] + 5
     changed = MemorySink()
     Gateway(cubes_store, model=stricter, events=changed, shared_cache=shared).run_query(public, PAGE["bands"])
@@ -68,7 +70,10 @@ def test_a_page_is_logged_in_one_write_with_a_row_per_answer(cubes_store):
             super().emit_many(events)
 
     sink = CountingSink()
-    results = Gateway(cubes_store, events=sink).run_queries(make_actor("public"), PAGE)
+    gateway = Gateway(cubes_store, events=sink)
+    with gateway.pinned():
+        results = gateway.run_queries(make_actor("public"), PAGE)
+        assert gateway.pinned_answers()[1] == 3
     assert results["bands"].ok and results["gender"].ok and not results["bad"].ok
     assert sink.writes == 1
     assert [e.outcome for e in audited(sink)] == ["answered", "answered", "invalid"]
@@ -79,7 +84,10 @@ def test_when_the_page_cannot_be_logged_no_answer_of_it_leaves(cubes_store):
         def emit_many(self, events):
             raise OSError("disk full")
 
-    results = Gateway(cubes_store, events=BrokenSink()).run_queries(make_actor("public"), PAGE)
+    gateway = Gateway(cubes_store, events=BrokenSink())
+    with gateway.pinned():
+        results = gateway.run_queries(make_actor("public"), PAGE)
+        assert gateway.pinned_answers()[1] == 0  # the response's header counts only rows written
     assert all(not r.ok and r.rows == [] for r in results.values())
     assert all("could not be recorded in the access log" in r.reason for r in results.values())
 

@@ -99,3 +99,17 @@ def test_the_serving_snapshot_is_never_pruned(tmp_path):
         build_synthetic(1000, seed, store=store)
     assert store.serving_id() == served and (store.root / f"{served}.duckdb").exists()
     assert store.current_id() != served
+
+
+def test_pruning_removes_old_cubes_files_but_never_the_serving_ones(tmp_path):
+    store = SnapshotStore(tmp_path / "d")
+    built = []
+    for seed in (1, 2, 3, 4):
+        build_synthetic(1000, seed, store=store)
+        build_cubes(store)
+        built.append(store.serving_id())
+    assert store.list_ids() == built[-3:]  # a cubes file is not taken for a snapshot
+    oldest = built[0]
+    assert not (store.root / f"{oldest}.cubes.duckdb").exists()
+    for sid in built[-3:]:
+        assert (store.root / f"{sid}.cubes.duckdb").exists()

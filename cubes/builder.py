@@ -59,11 +59,13 @@ def aggregate_sql(
     members: dict[str, list[str]],
     extra_where: str | None = None,
     source_prefix: str = "",
+    measures: set[str] | None = None,
 ) -> str:
     """SELECT that aggregates warehouse rows to (geography at ``geo_level``, ``dims``) cells.
 
-    Used for each cube's finest grain at build time and, with ``extra_where`` limiting the areas, for
-    the MIS tier's raw queries. Output columns per count measure ``m``: ``n__m`` records, ``k__m`` sum of
+    Used for each cube's finest grain at build time and, with ``extra_where`` limiting the areas and
+    ``measures`` the measures computed (a query's own, not all of the cube's), for the MIS tier's raw
+    queries. Output columns per count measure ``m``: ``n__m`` records, ``k__m`` sum of
     record keys, ``h__m`` distinct households; per magnitude: ``s__``, ``c__``, ``t__`` (two largest
     household contributions), ``lo__``, ``hi__``.
     """
@@ -73,8 +75,10 @@ def aggregate_sql(
     source = f"{source_prefix}{cube.source}"
     if geo_level == "national":
         source = with_country(source)
-    counts = [(m.name, m.filter or "TRUE") for m in cube.count_measures()]
-    mags = cube.magnitude_measures()
+    counts = [
+        (m.name, m.filter or "TRUE") for m in cube.count_measures() if not measures or m.name in measures
+    ]
+    mags = [m for m in cube.magnitude_measures() if not measures or m.name in measures]
     if cube.unit == "household":
         dim_cols = [f"({model.dimensions[d].expression}) AS {d}" for d in dims]
         cols = []

@@ -970,7 +970,7 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
                 raise Refused(
                     "this table cannot be produced at your access level; choose fewer variables or a larger area"
                 )
-            df = self._raw(con, cube, level, dims, areas)
+            df = self._raw(con, cube, level, dims, areas, measures)
             source = "raw"
         else:
             df = self._from_rollup(con, cube, spec, level, dims, areas, measures)
@@ -1002,8 +1002,17 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
         sql = reaggregate_sql(self.model, cube, spec.table, spec.dims, geo_col, dims, where, measures)
         return con.execute(sql, params).df()
 
-    def _raw(self, con, cube: Cube, level: str, dims: tuple[str, ...], areas: list[str]) -> pd.DataFrame:
-        """MIS only: aggregate the warehouse rows directly (the same SELECT the finest rollup is built with)."""
+    def _raw(
+        self,
+        con,
+        cube: Cube,
+        level: str,
+        dims: tuple[str, ...],
+        areas: list[str],
+        measures: set[str] | None = None,
+    ) -> pd.DataFrame:
+        """MIS only: aggregate the warehouse rows directly (the SELECT the finest rollup is built with,
+        for the measures the query uses: a cube has dozens, each with a distinct-household count)."""
         geo_col = self.model.geo_level(level).column
         in_list = ", ".join("'" + a.replace("'", "''") + "'" for a in areas)
         members = {d: self._members(cube.name, d) for d in dims}
@@ -1015,6 +1024,7 @@ LEFT JOIN (  -- how the household's beneficiaries relate to the head: whose spou
             members,
             extra_where=f"{geo_col} IN ({in_list})",
             source_prefix="wh.",
+            measures=measures,
         )
         return con.execute(sql).df()
 

@@ -31,6 +31,11 @@ FORMATS = ("duckdb", "parquet")
 # warehouse tables whose rows record search reads by DuckDB rowid (kept as a column)
 ROW_ADDRESSED = ("households", "members")
 KEEP_BUILDS = 2  # a snapshot's newest builds: requests pinned to the previous one finish on it
+ROW_GROUP = 122_880  # DuckDB's own row group: scans and aggregates
+# Tables read a few rows at a time (record search's CNIC lookup and the rows it names): a Parquet reader
+# decompresses a whole column chunk of a row group to return one row, so these get small row groups.
+POINT_READ = (*ROW_ADDRESSED, "cnic_lookup")
+POINT_ROW_GROUP = 8_192
 
 
 class ParquetError(RuntimeError):
@@ -100,9 +105,10 @@ def export_parquet(snapshot: Snapshot, cubes_file: Path, progress=None) -> dict:
                     t0 = time.perf_counter()
                     target = staging / db / f"{table}.parquet"
                     rowid = "rowid, " if db == "wh" and table in ROW_ADDRESSED else ""
+                    group = POINT_ROW_GROUP if table in POINT_READ else ROW_GROUP
                     con.execute(
                         f"COPY (SELECT {rowid}* FROM {db}.{_quote(table)}) TO {_literal(target)} "
-                        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {group})"
                     )
                     rows = con.execute(f"SELECT count(*) FROM {db}.{_quote(table)}").fetchone()[0]
                     manifest["tables"][f"{db}/{table}"] = {"rows": rows, "bytes": target.stat().st_size}
@@ -153,6 +159,7 @@ def open_parquet(snapshot: Snapshot, build_id: str | None = None) -> duckdb.Duck
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     con = duckdb.connect(":memory:")
     try:
+        con.execute("SET parquet_metadata_cache = true")  # footers read once, not at every query
         con.execute("ATTACH ':memory:' AS wh")
         for name in manifest["tables"]:
             db, table = name.split("/", 1)

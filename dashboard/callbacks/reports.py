@@ -595,6 +595,10 @@ def designer(
                     color="success",
                 )
             elif trigger in (ids.RA_APPROVE, ids.RA_REJECT, ids.RA_ROLLBACK):
+                # A decision is on the report chosen in the picker: the editor may still show the one
+                # before it (its design arrives a moment after the choice), and approving that one
+                # instead would be the worst mistake this page could make.
+                slug = picked or slug
                 if not version:
                     raise WorkflowError(_("enter the version number to decide on"))
                 if trigger == ids.RA_APPROVE:

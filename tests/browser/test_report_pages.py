@@ -155,3 +155,48 @@ def test_a_rejected_design_is_invisible_by_url_and_by_callback(app_server, page,
     expect(page.locator(".report-card").first).to_be_visible()
     assert "To be rejected" not in page.inner_text("body")
     anonymous.close()
+
+
+def test_a_decision_is_on_the_report_picked_even_before_its_design_has_loaded(app_server, page, browser):
+    """The DG picks a report and clicks at once: the editor still holds what it showed before (here the
+    blank design). The decision must be on the report picked, never on the editor's."""
+    slug = "picked-before-loaded"
+    login(page, app_server, "mis", then="/admin/reports")
+    page.wait_for_selector("#ra-design")
+    page.fill("#ra-design", json.dumps({**DESIGN, "slug": slug, "title": "Picked"}))
+    page.click("#ra-save")
+    designer_says(page, f"Saved {slug} v1")
+    page.click("#ra-submit")
+    designer_says(page, "submitted")
+    log_out(page)
+    login(page, app_server, "dg", then="/admin/reports")
+    page.wait_for_selector("#ra-design")
+    blank = page.locator("#ra-design").input_value()
+    assert '"new-report"' in blank
+    deps = page.request.get(f"{app_server}/_dash-dependencies").json()
+    designer = next(d for d in deps if "ra-message.children" in d["output"])
+    values = {"ra-pick.value": slug, "ra-reject.n_clicks": 1, "ra-design.value": blank}
+    values |= {"ra-version.value": "1", "ra-comment.value": "name the census year"}
+
+    def item(dep: dict) -> dict | list:
+        if dep["id"].startswith("{"):  # a pattern-matching input (retire buttons): none here
+            return []
+        return {**dep, "value": values.get(f"{dep['id']}.{dep['property']}")}
+
+    payload = {
+        "output": designer["output"],
+        "outputs": [
+            {"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]}
+            for o in designer["output"][2:-2].split("...")
+        ],
+        "inputs": [item(d) for d in designer["inputs"]],
+        "state": [item(d) for d in designer["state"]],
+        "changedPropIds": ["ra-reject.n_clicks"],
+    }
+    answer = page.request.post(
+        f"{app_server}/_dash-update-component",
+        data=json.dumps(payload),
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status == 200, answer.text()
+    assert f"{slug} v1 is rejected" in answer.text()

@@ -31,11 +31,9 @@ FORMATS = ("duckdb", "parquet")
 # warehouse tables whose rows record search reads by DuckDB rowid (kept as a column)
 ROW_ADDRESSED = ("households", "members")
 KEEP_BUILDS = 2  # a snapshot's newest builds: requests pinned to the previous one finish on it
-ROW_GROUP = 122_880  # DuckDB's own row group: scans and aggregates
-# Tables read a few rows at a time (record search's CNIC lookup and the rows it names): a Parquet reader
-# decompresses a whole column chunk of a row group to return one row, so these get small row groups.
-POINT_READ = (*ROW_ADDRESSED, "cnic_lookup")
-POINT_ROW_GROUP = 8_192
+# DuckDB's own row group size. Row groups of 8,192 rows for the tables record search reads a few rows
+# of were tried at national scale: a CNIC search went from ~0.2 s to ~5 s (BENCHMARKS.md).
+ROW_GROUP = 122_880
 
 
 class ParquetError(RuntimeError):
@@ -105,10 +103,9 @@ def export_parquet(snapshot: Snapshot, cubes_file: Path, progress=None) -> dict:
                     t0 = time.perf_counter()
                     target = staging / db / f"{table}.parquet"
                     rowid = "rowid, " if db == "wh" and table in ROW_ADDRESSED else ""
-                    group = POINT_ROW_GROUP if table in POINT_READ else ROW_GROUP
                     con.execute(
                         f"COPY (SELECT {rowid}* FROM {db}.{_quote(table)}) TO {_literal(target)} "
-                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {group})"
+                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP})"
                     )
                     rows = con.execute(f"SELECT count(*) FROM {db}.{_quote(table)}").fetchone()[0]
                     manifest["tables"][f"{db}/{table}"] = {"rows": rows, "bytes": target.stat().st_size}

@@ -37,6 +37,19 @@ def designer_says(page, text: str) -> None:
     expect(page.locator("#ra-message")).to_contain_text(text)
 
 
+def submitted_then_dg(page, app_server: str, slug: str, title: str) -> None:
+    """The MIS team saves and submits a design; then the DG NSER logs in to the designer."""
+    login(page, app_server, "mis", then="/admin/reports")
+    page.wait_for_selector("#ra-design")
+    page.fill("#ra-design", json.dumps({**DESIGN, "slug": slug, "title": title}))
+    page.click("#ra-save")
+    designer_says(page, f"Saved {slug} v1")
+    page.click("#ra-submit")
+    designer_says(page, "submitted")
+    log_out(page)
+    login(page, app_server, "dg", then="/admin/reports")
+
+
 def log_out(page) -> None:
     page.click("text=Log out")
     page.wait_for_selector("text=Log in")
@@ -108,15 +121,7 @@ def test_design_submit_approve_publish_and_only_then_public(app_server, page, br
 
 def test_a_rejected_design_is_invisible_by_url_and_by_callback(app_server, page, browser):
     slug = "rejected-in-browser"
-    login(page, app_server, "mis", then="/admin/reports")
-    page.wait_for_selector("#ra-design")
-    page.fill("#ra-design", json.dumps({**DESIGN, "slug": slug, "title": "To be rejected"}))
-    page.click("#ra-save")
-    designer_says(page, f"Saved {slug} v1")
-    page.click("#ra-submit")
-    designer_says(page, "submitted")
-    log_out(page)
-    login(page, app_server, "dg", then="/admin/reports")
+    submitted_then_dg(page, app_server, slug, "To be rejected")
     choose(page, "ra-pick", slug)
     page.fill("#ra-version", "1")
     page.click("#ra-reject")
@@ -161,15 +166,7 @@ def test_a_decision_is_on_the_report_picked_even_before_its_design_has_loaded(ap
     """The DG picks a report and clicks at once: the editor still holds what it showed before (here the
     blank design). The decision must be on the report picked, never on the editor's."""
     slug = "picked-before-loaded"
-    login(page, app_server, "mis", then="/admin/reports")
-    page.wait_for_selector("#ra-design")
-    page.fill("#ra-design", json.dumps({**DESIGN, "slug": slug, "title": "Picked"}))
-    page.click("#ra-save")
-    designer_says(page, f"Saved {slug} v1")
-    page.click("#ra-submit")
-    designer_says(page, "submitted")
-    log_out(page)
-    login(page, app_server, "dg", then="/admin/reports")
+    submitted_then_dg(page, app_server, slug, "Picked")
     page.wait_for_selector("#ra-design")
     blank = page.locator("#ra-design").input_value()
     assert '"new-report"' in blank

@@ -110,7 +110,7 @@ class _Served:
     by_level: dict[str, list[str]]
     levels: dict[str, str]
     cnic_lookup: bool
-    answers_key: str  # names this snapshot's cubes file in cache keys: rebuilt cubes never share answers
+    answers_key: str  # names this cubes build in cache keys (its build id): rebuilt cubes never share answers
     ancestor_cache: dict[str, frozenset] = field(default_factory=dict)
     sparsity: dict[tuple, bool] = field(default_factory=dict)
     users: int = 0  # threads pinned to it; a retired snapshot is closed when none is

@@ -41,6 +41,8 @@ def submitted_then_dg(page, app_server: str, slug: str, title: str) -> None:
     """The MIS team saves and submits a design; then the DG NSER logs in to the designer."""
     login(page, app_server, "mis", then="/admin/reports")
     page.wait_for_selector("#ra-design")
+    # The blank design arrives by callback; filling before it lands would be overwritten.
+    expect(page.locator("#ra-design")).to_have_value(re.compile("new-report"))
     page.fill("#ra-design", json.dumps({**DESIGN, "slug": slug, "title": title}))
     page.click("#ra-save")
     designer_says(page, f"Saved {slug} v1")
@@ -168,8 +170,9 @@ def test_a_decision_is_on_the_report_picked_even_before_its_design_has_loaded(ap
     slug = "picked-before-loaded"
     submitted_then_dg(page, app_server, slug, "Picked")
     page.wait_for_selector("#ra-design")
+    # The blank design arrives by callback after the textarea is on the page: wait for it.
+    expect(page.locator("#ra-design")).to_have_value(re.compile('"new-report"'))
     blank = page.locator("#ra-design").input_value()
-    assert '"new-report"' in blank
     deps = page.request.get(f"{app_server}/_dash-dependencies").json()
     designer = next(d for d in deps if "ra-message.children" in d["output"])
     values = {"ra-pick.value": slug, "ra-reject.n_clicks": 1, "ra-design.value": blank}

@@ -234,7 +234,7 @@ def cubes_build(quiet: bool, reports: bool) -> None:
     try:
         summary = build_cubes(
             progress=None if quiet else _say,
-            before_serve=lambda snapshot_id: _precompute_dashboards(snapshot_id, quiet),
+            before_serve=lambda snapshot_id: _prepare_to_serve(snapshot_id, quiet),
         )
     except SnapshotError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -250,6 +250,25 @@ def cubes_build(quiet: bool, reports: bool) -> None:
             click.echo(
                 f"published reports precomputed: {sum(pages.values())} page(s) of {len(pages)} report(s)"
             )
+
+
+def _prepare_to_serve(snapshot_id: str, quiet: bool = False) -> None:
+    """Before SERVING names a new snapshot: its files into this node's page cache, then the dashboards."""
+    _warm_page_cache(snapshot_id, quiet)
+    _precompute_dashboards(snapshot_id, quiet)
+
+
+def _warm_page_cache(snapshot_id: str | None, quiet: bool = False) -> dict:
+    from cubes.page_cache import WarmError, describe, warm_snapshot
+
+    store = SnapshotStore()
+    try:
+        snap = store.get(snapshot_id) if snapshot_id else store.serving()
+        summary = warm_snapshot(snap, progress=None if quiet else _say)
+    except (SnapshotError, WarmError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    _say(describe(summary))
+    return summary
 
 
 def _precompute_dashboards(snapshot_id: str | None, quiet: bool = False) -> dict:
@@ -278,6 +297,18 @@ def cubes_precompute(snapshot_id: str | None, quiet: bool) -> None:
         _precompute_dashboards(snapshot_id, quiet)
     except (SnapshotError, Refused) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@cubes.command("warm")
+@click.option("--snapshot", "snapshot_id", help="A snapshot with its cubes built (default: the serving one).")
+@click.option("--quiet", is_flag=True, help="Print only the summary.")
+def cubes_warm(snapshot_id: str | None, quiet: bool) -> None:
+    """Read the snapshot's files once so this node's page cache holds them (fast first record searches).
+
+    `nser run` and `nser cubes build` do it themselves; run it on an app node started another way (after
+    a boot, or after copying in a snapshot). Skipped, with the reason, when the files would not fit in
+    memory or NSER_WARM_PAGE_CACHE=off."""
+    _warm_page_cache(snapshot_id, quiet)
 
 
 @cubes.command("export-parquet")
@@ -1328,6 +1359,7 @@ def run(host: str, port: int, demo_households: int, demo: bool | None, workers: 
 
         _seed_demo_integration(store)
         _say("demo users (password " + DEMO_PASSWORD + "): " + ", ".join(u[0] for u in DEMO_USERS))
+    _warm_page_cache(None, quiet=True)  # after a boot the page cache is cold: first searches would seek
     _precompute_dashboards(None, quiet=True)  # quick when they already are (a restart)
     _say(f"NSER Insight on http://{host}:{port}/ ({workers} gunicorn workers; Ctrl-C stops)")
     args = [

@@ -343,6 +343,8 @@ def test_cubes_build_precomputes_every_public_district_dashboard(data_dir, tmp_p
     districts = len(geography.districts())
     assert "public district dashboards of snapshot " in cubes.output
     assert f"{districts} districts" in cubes.output
+    assert "page cache warmed for snapshot " in cubes.output  # before the precompute, before SERVING
+    assert cubes.output.index("page cache warmed") < cubes.output.index("public district dashboards")
 
     sink = MemorySink()  # another worker, started after the build
     worker = Gateway(events=sink, shared_cache=shared_cache("answer-cache"))
@@ -355,4 +357,30 @@ def test_cubes_build_precomputes_every_public_district_dashboard(data_dir, tmp_p
     assert "0 answers computed" in again.output
 
     unknown = runner.invoke(main, ["cubes", "precompute", "--snapshot", "20990101T000000Z-nothing"])
+    assert unknown.exit_code != 0 and "20990101T000000Z-nothing" in unknown.output
+
+
+def test_cubes_warm_reads_the_serving_snapshot_or_says_why_not(cubes_store, monkeypatch):
+    from cubes.builder import cubes_path
+
+    monkeypatch.setenv("NSER_DATA_DIR", str(cubes_store.root))
+    runner = CliRunner()
+    snap = cubes_store.serving()
+    size = (snap.path.stat().st_size + cubes_path(snap).stat().st_size) / 2**20
+    warmed = runner.invoke(main, ["cubes", "warm", "--quiet"])
+    assert warmed.exit_code == 0, warmed.output
+    assert f"page cache warmed for snapshot {snap.snapshot_id}: {size:,.0f} MiB in 2 file(s)" in warmed.output
+
+    monkeypatch.setenv("NSER_WARM_PAGE_CACHE", "off")
+    off = runner.invoke(main, ["cubes", "warm"])
+    assert off.exit_code == 0 and "not warmed: NSER_WARM_PAGE_CACHE=off" in off.output
+
+    monkeypatch.setenv("NSER_WARM_PAGE_CACHE", "sometimes")
+    bad = runner.invoke(main, ["cubes", "warm"])
+    assert (
+        bad.exit_code != 0 and "NSER_WARM_PAGE_CACHE must be one of auto, off, not 'sometimes'" in bad.output
+    )
+
+    monkeypatch.delenv("NSER_WARM_PAGE_CACHE")
+    unknown = runner.invoke(main, ["cubes", "warm", "--snapshot", "20990101T000000Z-nothing"])
     assert unknown.exit_code != 0 and "20990101T000000Z-nothing" in unknown.output

@@ -91,13 +91,14 @@ def warm_files(
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
     for path in paths:
+        before = summary["bytes"]
         with open(path, "rb", buffering=0) as handle:
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             while read := handle.readinto(view):
                 summary["bytes"] += read
         if progress:
-            progress(f"page cache: read {path.name} ({path.stat().st_size / 2**20:,.0f} MiB)")
+            progress(f"page cache: read {path.name} ({(summary['bytes'] - before) / 2**20:,.0f} MiB)")
     summary["seconds"] = round(time.perf_counter() - started, 2)
     return summary
 

@@ -259,13 +259,13 @@ def _prepare_to_serve(snapshot_id: str, quiet: bool = False) -> None:
 
 
 def _warm_page_cache(snapshot_id: str | None, quiet: bool = False) -> dict:
-    from cubes.page_cache import WarmError, describe, warm_snapshot
+    from cubes.page_cache import describe, warm_snapshot
 
     store = SnapshotStore()
     try:
         snap = store.get(snapshot_id) if snapshot_id else store.serving()
         summary = warm_snapshot(snap, progress=None if quiet else _say)
-    except (SnapshotError, WarmError, ValueError) as exc:
+    except (SnapshotError, ValueError) as exc:  # WarmError and a bad NSER_SERVE_FORMAT are ValueErrors
         raise click.ClickException(str(exc)) from exc
     _say(describe(summary))
     return summary
